@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The test command (README): type-check, then every *.test.ts under src/ and test/ with node:test.
+# --unit skips the kernel tests (those needing root, nft and ip netns).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -d node_modules ] || npm ci --no-audit --no-fund
+npx tsc -p tsconfig.test.json --noEmit
+mapfile -t files < <(find src test -name '*.test.ts' 2>/dev/null | sort)
+if [[ "${1:-}" == "--unit" ]]; then
+  export INGRESSFW_SKIP_KERNEL=1
+fi
+exec node --import tsx --test --test-reporter=spec --test-timeout=300000 "${files[@]}"
