@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // ingressfw command line: parses arguments, runs one command, maps errors to documented exit codes.
 import { Command, CommanderError } from "commander";
 import { readFileSync } from "node:fs";
@@ -53,7 +52,3 @@ export async function main(argv: readonly string[]): Promise<number> {
     return EXIT.FAILURE;
   }
 }
-
-main(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
-});
