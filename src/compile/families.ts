@@ -1,26 +1,27 @@
 // One IR rule → 0, 1 or 2 kernel rules: the IPv4/IPv6 truth table of §5.6, quirk included, and the
 // pre/family/post assembly of §5.7.
-import { FAMILY_MAX, prefixRange, type Family, type Prefix } from "../net/address.js";
-import { coversAll, normalize, subtract, type IntervalSet } from "../net/interval.js";
+import { FAMILY_MAX, type Family } from "../net/address.js";
+import { coversAll, normalize } from "../net/interval.js";
+import { familySet } from "../net/source-set.js";
 import type { AddrMatch, IrRule } from "./ir.js";
 import type { Expr, KernelRule } from "./ruleset.js";
 
 const FAMILIES: readonly Family[] = [4, 6];
 
-/** (⋃ include) − (⋃ exclude) for one family, masked, merged and sorted (§5.5, §5.9). */
-export function familySet(include: readonly Prefix[], exclude: readonly Prefix[], family: Family): IntervalSet {
-  const ranges = (ps: readonly Prefix[]) => normalize(ps.filter((p) => p.family === family).map(prefixRange));
-  return subtract(ranges(include), ranges(exclude));
-}
-
 export function lowerRule(rule: IrRule): KernelRule[] {
   const pre: Expr[] = [];
   if (rule.iifname) pre.push({ type: "iifname", op: rule.iifname.negate ? "!=" : "==", names: rule.iifname.names });
   if (rule.ctState) pre.push({ type: "ctState", states: rule.ctState });
-  if (rule.l4) pre.push({ type: "l4proto", protocol: rule.l4.protocol });
+  // Protocol 0 (no `protocol`) with ports: the port test goes before `meta l4proto 0`. Same match, but
+  // nft 1.0.6 aborts when it lists a `th dport` set whose l4proto dependency is 0 (docs/verified.md),
+  // which would break `nft list ruleset` on the whole host.
+  const l4proto: Expr | null = rule.l4 ? { type: "l4proto", protocol: rule.l4.protocol } : null;
+  const l4protoAfterPorts = rule.l4?.protocol === 0 && Boolean(rule.l4.dports?.length);
+  if (l4proto && !l4protoAfterPorts) pre.push(l4proto);
 
   const post: Expr[] = [];
   if (rule.l4?.dports?.length) post.push({ type: "dport", set: normalize(rule.l4.dports.map((p) => ({ lo: BigInt(p.lo), hi: BigInt(p.hi) }))) });
+  if (l4proto && l4protoAfterPorts) post.push(l4proto);
   if (rule.l4?.icmpTypes?.length) post.push({ type: "icmpType", types: rule.l4.icmpTypes });
   if (rule.limit) post.push({ type: "limit", rate: rule.limit.rate, burst: rule.limit.burst });
   if (rule.counter) post.push({ type: "counter" });

@@ -1,7 +1,6 @@
 // Throwaway network namespaces for kernel tests. Every namespace a test creates is deleted in
 // `after`, also when the test fails. Traffic in tests goes only between namespaces made here.
 import { execFileSync } from "node:child_process";
-import { after } from "node:test";
 
 /** Kernel tests need root, nft and ip; INGRESSFW_SKIP_KERNEL=1 (npm run test:unit) skips them. */
 export function kernelSkipReason(): string | false {
@@ -18,23 +17,33 @@ export function kernelSkipReason(): string | false {
 }
 
 const created = new Set<string>();
+let serial = 0;
 let hooked = false;
 
-/** A fresh namespace with a unique name (prefix + pid + counter), deleted after the test file. */
+function deleteAll(): void {
+  for (const n of created) deleteNetns(n);
+}
+
+/**
+ * A fresh namespace with a unique name (prefix + pid + serial). It is deleted when the test process
+ * exits — normally, on an uncaught failure, or on SIGINT/SIGTERM — or earlier by deleteNetns.
+ * (A node:test `after` hook would bind to whichever suite first called this, and fire too early.)
+ */
 export function createNetns(prefix: string): string {
-  const name = `${prefix}-${process.pid}-${created.size}`.slice(0, 60);
-  execFileSync("ip", ["netns", "add", name]);
-  execFileSync("ip", ["-n", name, "link", "set", "lo", "up"]);
-  created.add(name);
+  const name = `${prefix}-${process.pid}-${serial++}`.slice(0, 60);
   if (!hooked) {
     hooked = true;
-    after(() => {
-      for (const n of created) deleteNetns(n);
-    });
-    process.once("exit", () => {
-      for (const n of created) deleteNetns(n);
-    });
+    process.once("exit", deleteAll);
+    for (const sig of ["SIGINT", "SIGTERM"] as const) {
+      process.once(sig, () => {
+        deleteAll();
+        process.exit(130);
+      });
+    }
   }
+  execFileSync("ip", ["netns", "add", name]);
+  created.add(name);
+  execFileSync("ip", ["-n", name, "link", "set", "lo", "up"]);
   return name;
 }
 
