@@ -6,6 +6,7 @@ need=()
 command -v nft >/dev/null || need+=(nftables)
 command -v ip >/dev/null || need+=(iproute2)
 command -v conntrack >/dev/null || need+=(conntrack)
+command -v ping >/dev/null || need+=(iputils-ping) # the demo's ICMP column
 if ((${#need[@]})); then
   if [[ $(id -u) -ne 0 ]]; then
     echo "bootstrap: missing ${need[*]}; install them as root: apt-get install -y ${need[*]}" >&2

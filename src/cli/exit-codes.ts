@@ -5,6 +5,8 @@ export const EXIT = {
   FAILURE: 1,
   /** `diff`: the live table differs from the candidate. */
   CHANGES: 2,
+  /** `apply`: the lock-out guard found protected connections the candidate would drop (--force overrides). */
+  LOCKOUT: 3,
   USAGE: 64,
   BAD_CONFIG: 65,
   NFT_MISSING: 69,

@@ -1,6 +1,6 @@
 // Shared by every command that reads configuration: inputs → model + diagnostics.
 import { hasErrors, type Diagnostic } from "../config/diagnostics.js";
-import { InputError, readSources } from "../config/input.js";
+import { InputError, readSources, type SourceText } from "../config/input.js";
 import { loadConfig } from "../config/load.js";
 import { lintConfig } from "../config/lint.js";
 import type { FirewallConfig, ProfileName } from "../config/model.js";
@@ -12,6 +12,8 @@ export interface CheckedInput {
   readonly diagnostics: readonly Diagnostic[];
   /** No errors, and no warnings under --strict. */
   readonly valid: boolean;
+  /** The texts read, in order (apply persists them). */
+  readonly sources: readonly SourceText[];
 }
 
 export interface InputOptions {
@@ -35,7 +37,7 @@ export function checkInput(inputs: readonly string[], opts: InputOptions): Check
   const lints = errors ? [] : lintConfig(loaded.config, { profile: opts.profile, verbose: opts.verbose ?? false });
   const diagnostics = [...loaded.diagnostics, ...lints];
   const valid = !errors && !(opts.strict && lints.some((d) => d.severity === "warning"));
-  return { config: loaded.config, diagnostics, valid };
+  return { config: loaded.config, diagnostics, valid, sources };
 }
 
 /** checkInput, diagnostics printed to stderr; an invalid input ends the command with exit 65. */

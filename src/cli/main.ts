@@ -2,8 +2,14 @@
 import { Command, CommanderError } from "commander";
 import { readFileSync } from "node:fs";
 import { EXIT, UserError } from "./exit-codes.js";
+import { registerCheck } from "./commands/check.js";
+import { registerDemo } from "./commands/demo.js";
 import { registerRender } from "./commands/render.js";
 import { registerValidate } from "./commands/validate.js";
+import { registerApply } from "./commands/apply.js";
+import { registerStatus } from "./commands/status.js";
+import { registerDiff } from "./commands/diff.js";
+import { registerRemove } from "./commands/remove.js";
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -19,11 +25,17 @@ export function buildProgram(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerValidate(program);
   registerRender(program);
+  registerApply(program);
+  registerStatus(program);
+  registerDiff(program);
+  registerRemove(program);
+  registerDemo(program);
+  registerCheck(program);
   for (const cmd of program.commands) cmd.exitOverride().showHelpAfterError("(run with --help for usage)");
   program.addHelpText(
     "after",
     `
-Exit codes: 0 ok, 1 failure, 2 diff found changes, 64 usage, 65 invalid config, 69 nft missing, 77 no permission.
+Exit codes: 0 ok, 1 failure, 2 diff found changes, 3 apply refused by the lock-out guard, 64 usage, 65 invalid config, 69 nft missing, 77 no permission.
 
 Examples:
   ingressfw validate controlplane.yaml

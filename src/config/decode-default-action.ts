@@ -21,9 +21,11 @@ export function decodeDefaultAction(ctx: DocContext, root: YAMLMap, docPos: Sour
     diagnostics.push({ severity: "error", pos, docId: DEFAULT_ACTION_KIND, path, message, ...(hint ? { hint } : {}) });
   let action: DefaultAction = "accept";
   let valuePos = docPos;
+  let apiVersionSeen = false;
   for (const e of mapEntries(ctx, root, (d) => error(d.pos, "", d.message), docPos)) {
     if (!KEYS.has(e.key)) error(e.keyPos, e.key, `unknown field ${JSON.stringify(e.key)}`);
     else if (e.key === "apiVersion") {
+      apiVersionSeen = true;
       const v = e.value && isScalar(e.value) ? scalarText(ctx, e.value) : "";
       if (v !== "v1alpha1") error(e.valuePos, "apiVersion", `unsupported apiVersion ${JSON.stringify(v)} for kind ${DEFAULT_ACTION_KIND}`);
     } else if (e.key === "ingress") {
@@ -34,5 +36,6 @@ export function decodeDefaultAction(ctx: DocContext, root: YAMLMap, docPos: Sour
       else error(e.valuePos, "ingress", r.message, r.hint);
     }
   }
+  if (!apiVersionSeen) error(docPos, "apiVersion", `unsupported apiVersion "" for kind ${DEFAULT_ACTION_KIND}`);
   return { config: { action, pos: docPos, valuePos }, diagnostics };
 }

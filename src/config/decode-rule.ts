@@ -25,7 +25,8 @@ export function ruleDocId(name: string): string {
 
 export function decodeRule(ctx: DocContext, root: YAMLMap, docPos: SourcePos, rootDiags: Diagnostic[]): DecodedRule {
   const diags: Diagnostic[] = [];
-  const entries = mapEntries(ctx, root, (d) => rootDiags.push({ ...d, severity: "error" }), docPos);
+  // The caller collected the root's duplicate keys into rootDiags already.
+  const entries = mapEntries(ctx, root, () => {}, docPos);
   const nameEntry = entries.find((e) => e.key === "name");
   let name = "";
   if (nameEntry && nameEntry.value && isScalar(nameEntry.value)) name = scalarText(ctx, nameEntry.value);
@@ -35,6 +36,8 @@ export function decodeRule(ctx: DocContext, root: YAMLMap, docPos: SourcePos, ro
   // Duplicate-key errors found on the root belong to this document.
   for (const d of rootDiags.splice(0)) diags.push({ ...d, docId });
 
+  let nameFailed = false;
+  let apiVersionSeen = false;
   let ports: PortRange[] = [];
   let portsFailed = false;
   let portsPos = docPos;
@@ -51,16 +54,23 @@ export function decodeRule(ctx: DocContext, root: YAMLMap, docPos: SourcePos, ro
       continue;
     }
     if (e.key === "apiVersion") {
+      apiVersionSeen = true;
       const v = e.value && isScalar(e.value) ? scalarText(ctx, e.value) : "";
       if (v !== "v1alpha1") error(e.valuePos, "apiVersion", `unsupported apiVersion ${JSON.stringify(v)} for kind ${RULE_KIND}`);
     } else if (e.key === "name") {
-      if (e.value && !isScalar(e.value)) error(e.valuePos, "name", typeError("string", e.value));
+      if (e.value && !isScalar(e.value)) {
+        error(e.valuePos, "name", typeError("string", e.value));
+        nameFailed = true;
+      }
     } else if (e.key === "portSelector") {
       if (isNullNode(e.value)) continue;
       if (!isMap(e.value)) {
         error(e.valuePos, "portSelector", typeError("mapping", e.value));
+        portsFailed = true;
         continue;
       }
+      protocolPos = e.valuePos; // an absent protocol is reported at the mapping that should hold it
+      portsPos = e.valuePos; // so is an absent ports list (§4.3)
       for (const s of mapEntries(ctx, e.value, (d) => error(d.pos, "portSelector", d.message), e.valuePos)) {
         if (!SELECTOR_KEYS.has(s.key)) {
           error(s.keyPos, `portSelector.${s.key}`, `unknown field ${JSON.stringify(s.key)}`);
@@ -90,6 +100,8 @@ export function decodeRule(ctx: DocContext, root: YAMLMap, docPos: SourcePos, ro
     }
   }
 
+  if (!apiVersionSeen) error(docPos, "apiVersion", `unsupported apiVersion "" for kind ${RULE_KIND}`);
+
   const rule: RuleConfig = {
     name,
     ports,
@@ -102,7 +114,7 @@ export function decodeRule(ctx: DocContext, root: YAMLMap, docPos: SourcePos, ro
     protocolPos,
     ingressPos,
   };
-  for (const v of validateRule(rule, { portsFailed, failedSubnets })) {
+  for (const v of validateRule(rule, { nameFailed, portsFailed, failedSubnets })) {
     error(v.pos, v.path, v.message);
     if (v.related) diags.push({ severity: "note", pos: v.related.pos, docId, message: v.related.message });
   }
@@ -139,6 +151,11 @@ function decodeIngress(ctx: DocContext, e: Entry, error: ErrorSink, failedSubnet
     const node = item as Node | null;
     const pos = posOf(ctx, node, e.valuePos);
     const path = `ingress[${i}]`;
+    if (isNullNode(node)) {
+      // An empty entry decodes to the zero value, as Go's YAML decoder does: validation reports its subnet.
+      out.push({ subnet: null, except: null, pos, subnetPos: pos, exceptPos: null });
+      return;
+    }
     if (!isMap(node)) {
       error(pos, path, typeError("mapping", node));
       failedSubnets.add(out.length);

@@ -23,11 +23,18 @@ export interface Diagnostic {
   readonly hint?: string;
 }
 
+/** One diagnostic per line: control characters (a multi-line scalar quoted in a message or a name) are escaped. */
 export function formatDiagnostic(d: Diagnostic): string {
   const label = d.code ? `${d.severity}[${d.code}]` : d.severity;
   const id = d.docId !== undefined ? `${d.docId}: ` : "";
   const hint = d.hint ? ` (hint: ${d.hint})` : "";
-  return `${d.pos.file}:${d.pos.line}:${d.pos.col}: ${label}: ${id}${d.message}${hint}`;
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
+  return `${d.pos.file}:${d.pos.line}:${d.pos.col}: ${label}: ${id}${d.message}${hint}`.replace(/[\u0000-\u001f\u007f]/g, escapeControl);
+}
+
+function escapeControl(c: string): string {
+  const named: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+  return named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
 }
 
 export function hasErrors(diags: readonly Diagnostic[]): boolean {

@@ -47,7 +47,12 @@ export function loadConfig(sources: readonly SourceText[]): LoadResult {
       const rootDiags: Diagnostic[] = [];
       const entries = mapEntries(ctx, root, (d) => rootDiags.push({ ...d, severity: "error" }), docPos);
       const kindEntry = entries.find((e) => e.key === "kind");
-      const kind = kindEntry?.value && isScalar(kindEntry.value) ? scalarText(ctx, kindEntry.value) : undefined;
+      if (kindEntry?.value && !isScalar(kindEntry.value)) {
+        diagnostics.push({ severity: "error", pos: kindEntry.valuePos, path: "kind", message: typeError("string", kindEntry.value) });
+        continue;
+      }
+      // An empty or null kind is no kind, as in Talos's decoder.
+      const kind = kindEntry?.value && isScalar(kindEntry.value) ? scalarText(ctx, kindEntry.value) || undefined : undefined;
       const versionEntry = entries.find((e) => e.key === "version");
 
       if (kind === RULE_KIND) {
@@ -66,7 +71,6 @@ export function loadConfig(sources: readonly SourceText[]): LoadResult {
         continue;
       }
       if (kind === DEFAULT_ACTION_KIND) {
-        diagnostics.push(...rootDiags.map((d) => ({ ...d, docId: DEFAULT_ACTION_KIND })));
         const r = decodeDefaultAction(ctx, root as YAMLMap, docPos);
         const kindPos = kindEntry!.valuePos;
         if (defaultAction) {

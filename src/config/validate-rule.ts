@@ -11,6 +11,8 @@ export interface ValidationError {
 }
 
 export interface DecodeFailures {
+  /** `name` had the wrong type: `name is required` would only follow from that (§4.4). */
+  readonly nameFailed: boolean;
   /** A port element failed to decode: an empty list is then not reported again (§4.4). */
   readonly portsFailed: boolean;
   /** Indexes of ingress entries whose subnet failed to decode. */
@@ -19,7 +21,7 @@ export interface DecodeFailures {
 
 export function validateRule(rule: RuleConfig, failures: DecodeFailures): ValidationError[] {
   const out: ValidationError[] = [];
-  if (rule.name === "") out.push({ pos: rule.namePos, path: "name", message: "name is required" });
+  if (rule.name === "" && !failures.nameFailed) out.push({ pos: rule.namePos, path: "name", message: "name is required" });
   if (rule.ports.length === 0) {
     if (!failures.portsFailed) out.push({ pos: rule.portsPos, path: "portSelector.ports", message: "portSelector.ports is required" });
   } else {

@@ -78,7 +78,10 @@ export function mapEntries(ctx: DocContext, map: YAMLMap, report: (d: Omit<Diagn
     }
     seen.add(key);
     const value = deref(ctx, pair.value);
-    out.push({ key, keyNode: keyNode as Node, value, keyPos, valuePos: posOf(ctx, value, keyPos) });
+    // An empty value (`name:`) is a zero-width node just past the colon: point at the key instead.
+    const range = value?.range;
+    const empty = range != null && range[0] === range[1];
+    out.push({ key, keyNode: keyNode as Node, value, keyPos, valuePos: empty ? keyPos : posOf(ctx, value, keyPos) });
   }
   return out;
 }

@@ -1,19 +1,137 @@
-// CONTRACT (to be implemented by the kernel work): apply a compiled ruleset to a target as one
-// nftables transaction, verify by reading it back, persist state. Signatures are fixed so the demo
-// and later stages can build on them.
+// Apply a compiled ruleset to a target as one nftables transaction, verified by reading it back.
+// Only ingressfw's own table is touched: the transaction adds, deletes and re-adds that table; it never
+// flushes the ruleset. When the live table already equals the ruleset nothing is sent (counters kept).
+import { performance } from "node:perf_hooks";
+import { originLabel } from "../compile/ir.js";
+import { renderJson } from "../compile/nft-json.js";
 import type { Ruleset } from "../compile/ruleset.js";
-import type { Target } from "./exec.js";
+import { describeTarget, KernelError, nftErrorSummary, runIn, type Target } from "./exec.js";
+import { ListingError, parseListing, ruleTextsByHandle, tableFromListing, tableFromTransaction, type RawTable } from "./nft-listing.js";
+import { expectedView, firstDifference, liveView, rulesetNotes, viewsEqual, type TableView } from "./table-view.js";
 
 export interface ApplyResult {
   /** false when the live table already equalled the ruleset (nothing sent; counters kept). */
   readonly changed: boolean;
   readonly durationMs: number;
+  /** `inet talos` */
+  readonly table: string;
+  readonly chains: readonly { readonly name: string; readonly rules: number }[];
+  readonly ruleCount: number;
 }
 
-export async function applyRuleset(_target: Target, _ruleset: Ruleset): Promise<ApplyResult> {
-  throw new Error("not implemented");
+export interface LiveTable {
+  readonly raw: RawTable;
+  readonly view: TableView;
 }
 
-export async function removeTable(_target: Target, _table: string): Promise<boolean> {
-  throw new Error("not implemented");
+type Transaction = { readonly nftables: readonly unknown[] };
+
+/** The table as the kernel holds it, or null when it does not exist. `withText` adds nft's rule texts. */
+export async function readTable(target: Target, family: string, name: string, opts: { withText?: boolean } = {}): Promise<LiveTable | null> {
+  const res = await runIn(target, "nft", ["-j", "list", "table", family, name]);
+  if (res.code !== 0) {
+    if (/No such file or directory/.test(res.stderr)) return null;
+    throw new KernelError("failed", `cannot list table ${family} ${name} in ${describeTarget(target)}: ${nftErrorSummary(res.stderr)}`);
+  }
+  const raw = tableFromListing(parseListing(res.stdout), family, name);
+  if (!raw) return null;
+  let texts = new Map<number, string>();
+  if (opts.withText) {
+    const text = await runIn(target, "nft", ["-a", "list", "table", family, name]);
+    if (text.code === 0) texts = ruleTextsByHandle(text.stdout);
+  }
+  return { raw, view: liveView(raw, texts) };
+}
+
+/** The view the ruleset's transaction produces, rules annotated with their origins. */
+export function rulesetView(rs: Ruleset): TableView {
+  return expectedView(tableFromTransaction(renderJson(rs) as Transaction, rs.family, rs.table), rulesetNotes(rs));
+}
+
+/** One command per line, for whoever reads it while debugging. */
+function transactionText(cmds: readonly unknown[]): string {
+  return `{"nftables": [\n${cmds.map((c) => JSON.stringify(c)).join(",\n")}\n]}\n`;
+}
+
+/** Whether the first `count` commands pass `nft --check` (the kernel validates them, then aborts). */
+async function prefixPasses(target: Target, cmds: readonly unknown[], count: number): Promise<boolean> {
+  const res = await runIn(target, "nft", ["-c", "-j", "-f", "-"], transactionText(cmds.slice(0, count)));
+  return res.code === 0;
+}
+
+/**
+ * The index of the command the kernel refuses. nft 1.0.6 reports errors in JSON input without a
+ * location (`internal:0:0-0`), so bisect over prefixes with `nft --check`; null if not reproducible.
+ */
+async function locateRejectedCommand(target: Target, cmds: readonly unknown[]): Promise<number | null> {
+  if (await prefixPasses(target, cmds, cmds.length)) return null;
+  let lo = 0;
+  let hi = cmds.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (await prefixPasses(target, cmds, mid + 1)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** What command `index` of the ruleset's transaction does, naming the document behind a rule. */
+export function describeCommand(rs: Ruleset, cmds: readonly unknown[], index: number): string {
+  const cmd = cmds[index] as { add?: { chain?: { name: string }; rule?: { chain: string } } };
+  if (cmd.add?.chain) return `creating chain ${cmd.add.chain.name}`;
+  const rule = cmd.add?.rule;
+  if (!rule) return `replacing table ${rs.family} ${rs.table}`;
+  const position = cmds.slice(0, index).filter((c) => (c as typeof cmd).add?.rule?.chain === rule.chain).length;
+  const origin = rs.chains.find((c) => c.name === rule.chain)?.rules[position]?.origin;
+  const where = `rule ${position + 1} of chain ${rule.chain}`;
+  if (!origin) return where;
+  if (origin.kind === "builtin") return `${where}, the built-in ${origin.id} rule`;
+  return `${where}, from ${originLabel(origin)} at ${origin.pos.file}:${origin.pos.line}:${origin.pos.col}`;
+}
+
+async function send(target: Target, rs: Ruleset, tx: Transaction): Promise<void> {
+  const res = await runIn(target, "nft", ["-j", "-f", "-"], transactionText(tx.nftables));
+  if (res.code === 0) return;
+  const index = await locateRejectedCommand(target, tx.nftables);
+  const where = index === null ? "" : ` (${describeCommand(rs, tx.nftables, index)})`;
+  throw new KernelError(
+    "rejected",
+    `the kernel rejected the ruleset for ${describeTarget(target)}: ${nftErrorSummary(res.stderr)}${where}; table ${rs.family} ${rs.table} is unchanged`,
+  );
+}
+
+export async function applyRuleset(target: Target, ruleset: Ruleset): Promise<ApplyResult> {
+  const started = performance.now();
+  const tx = renderJson(ruleset) as Transaction;
+  const expected = rulesetView(ruleset);
+  const summary = {
+    table: `${ruleset.family} ${ruleset.table}`,
+    chains: ruleset.chains.map((c) => ({ name: c.name, rules: c.rules.length })),
+    ruleCount: ruleset.chains.reduce((n, c) => n + c.rules.length, 0),
+  };
+  // The comparison only saves a transaction: when nft cannot print the live table as JSON (nft 1.0.6
+  // truncates a table with `flags owner`), send anyway and let the kernel decide.
+  const before = await readTable(target, ruleset.family, ruleset.table).catch((e: unknown) => {
+    if (e instanceof ListingError) return null;
+    throw e;
+  });
+  if (before && viewsEqual(before.view, expected)) return { changed: false, durationMs: performance.now() - started, ...summary };
+
+  await send(target, ruleset, tx);
+  const after = await readTable(target, ruleset.family, ruleset.table);
+  if (!viewsEqual(after?.view ?? null, expected)) {
+    throw new KernelError(
+      "mismatch",
+      `table ${summary.table} read back from ${describeTarget(target)} differs from what was applied: ${firstDifference(after?.view ?? null, expected)}`,
+    );
+  }
+  return { changed: true, durationMs: performance.now() - started, ...summary };
+}
+
+/** Delete the table (explicit user action); false when it did not exist. */
+export async function removeTable(target: Target, table: string): Promise<boolean> {
+  const res = await runIn(target, "nft", ["delete", "table", "inet", table]);
+  if (res.code === 0) return true;
+  if (/No such file or directory/.test(res.stderr)) return false;
+  throw new KernelError("rejected", `cannot delete table inet ${table} in ${describeTarget(target)}: ${nftErrorSummary(res.stderr)}`);
 }

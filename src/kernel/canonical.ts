@@ -1,0 +1,201 @@
+// A canonical form for nftables rules, computed the same way from the JSON ingressfw sends and the
+// JSON `nft -j list` prints, so the two compare equal exactly when the kernel holds what was sent.
+//
+// nft 1.0.6 lists rules differently from how they are written (all checked against the kernel):
+// - a one-element anonymous set is sent to the kernel as a plain comparison and listed as a value;
+// - `meta l4proto tcp` + `th dport` is listed as `tcp dport`, `meta l4proto icmp` + `th dport` as
+//   `icmp checksum` (the same two bytes), `meta l4proto icmp` + `icmp type` as `icmp type`;
+// - `meta nfproto ipv4` before `ip saddr` is elided (the payload implies it);
+// - `meta l4proto 0` before `th dport` is elided although the kernel holds it (nft --debug=netlink);
+// - interface-name sets come back reordered, ICMP types as names, `limit` with its default burst 5;
+// - a single conntrack state is an `in` (bitmask) test either way.
+// The canonical form therefore turns every match value into a sorted set of normalised elements
+// (address and port sets as merged intervals), makes implied protocol matches explicit, drops
+// `meta l4proto 0` next to a `th` port match, removes duplicate matches, and sorts the matches between
+// two statements (pure matches commute). Counter values and handles are dropped.
+import { FAMILY_BITS, FAMILY_MAX, formatAddress, hostMask, parseAddress, type Family } from "../net/address.js";
+import { normalize, type Interval } from "../net/interval.js";
+import { ICMP_TYPE_NAMES } from "../compile/elements.js";
+
+type Json = unknown;
+type JsonObject = Record<string, Json>;
+
+interface MatchAtom {
+  readonly key: string;
+  readonly op: string;
+  readonly values: readonly string[];
+}
+
+const isObject = (v: Json): v is JsonObject => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** JSON with object keys sorted, so equal structures print equally. */
+export function stableJson(v: Json): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(",")}]`;
+  if (isObject(v)) {
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson(v[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(v) ?? "null";
+}
+
+const L4_NUMBERS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, "ipv6-icmp": 58, icmpv6: 58 };
+const ICMP_TYPE_NUMBERS: Record<string, number> = Object.fromEntries(Object.entries(ICMP_TYPE_NAMES).map(([n, name]) => [name, Number(n)]));
+
+/** The elements of a match's right-hand side: a set's elements, or the one value. */
+function elementsOf(right: Json): Json[] {
+  return isObject(right) && Array.isArray(right.set) ? right.set : [right];
+}
+
+function intervalText(iv: Interval, show: (v: bigint) => string): string {
+  return iv.lo === iv.hi ? show(iv.lo) : `${show(iv.lo)}-${show(iv.hi)}`;
+}
+
+/** Address elements (value, prefix, range) → merged intervals; null if an element is not an address. */
+function addressValues(family: Family, right: Json): string[] | null {
+  const ivs: Interval[] = [];
+  const addr = (t: Json) => {
+    const a = typeof t === "string" ? parseAddress(t) : null;
+    return a && a.family === family ? a.value : null;
+  };
+  for (const e of elementsOf(right)) {
+    if (isObject(e) && isObject(e.prefix)) {
+      const base = addr(e.prefix.addr);
+      const len = e.prefix.len;
+      if (base === null || typeof len !== "number" || !Number.isInteger(len) || len < 0 || len > FAMILY_BITS[family]) return null;
+      const host = hostMask(family, len);
+      const lo = base & ~host & FAMILY_MAX[family];
+      ivs.push({ lo, hi: lo | host });
+    } else if (isObject(e) && Array.isArray(e.range)) {
+      const lo = addr(e.range[0]);
+      const hi = addr(e.range[1]);
+      if (lo === null || hi === null) return null;
+      ivs.push({ lo, hi });
+    } else {
+      const v = addr(e);
+      if (v === null) return null;
+      ivs.push({ lo: v, hi: v });
+    }
+  }
+  return normalize(ivs).map((iv) => intervalText(iv, (v) => formatAddress(family, v)));
+}
+
+/** Port elements (number, range) → merged intervals; null if an element is not a port. */
+function portValues(right: Json): string[] | null {
+  const ivs: Interval[] = [];
+  for (const e of elementsOf(right)) {
+    if (typeof e === "number") ivs.push({ lo: BigInt(e), hi: BigInt(e) });
+    else if (isObject(e) && Array.isArray(e.range) && typeof e.range[0] === "number" && typeof e.range[1] === "number") {
+      ivs.push({ lo: BigInt(e.range[0]), hi: BigInt(e.range[1]) });
+    } else return null;
+  }
+  return normalize(ivs).map((iv) => intervalText(iv, String));
+}
+
+const sortedText = (right: Json, map: (e: Json) => string = stableJson) => elementsOf(right).map(map).sort();
+const protoValue = (e: Json) => String(typeof e === "string" ? (L4_NUMBERS[e] ?? e) : e);
+const icmpTypeValue = (e: Json) => String(typeof e === "string" ? (ICMP_TYPE_NUMBERS[e] ?? e) : e);
+const numericOrder = (a: string, b: string) => Number(a) - Number(b) || (a < b ? -1 : a > b ? 1 : 0);
+
+const l4 = (protocol: number): MatchAtom => ({ key: "meta l4proto", op: "==", values: [String(protocol)] });
+const nfproto = (family: Family): MatchAtom => ({ key: "meta nfproto", op: "==", values: [`ipv${family}`] });
+
+/** One `match` expression → its canonical atoms (the match itself plus the protocol it implies). */
+function matchAtoms(m: JsonObject): MatchAtom[] {
+  const { left, right } = m;
+  const op = typeof m.op === "string" ? m.op : "==";
+  const raw = (): MatchAtom[] => [{ key: stableJson(left), op, values: sortedText(right) }];
+  if (!isObject(left)) return raw();
+  if (isObject(left.meta) && typeof left.meta.key === "string") {
+    const key = `meta ${left.meta.key}`;
+    const values = left.meta.key === "l4proto" ? sortedText(right, protoValue) : sortedText(right, (e) => (typeof e === "string" ? e : stableJson(e)));
+    return [{ key, op, values }];
+  }
+  if (isObject(left.ct) && left.ct.key === "state") {
+    // One state: nft writes a bitmask test (`in`); a set of states is a lookup. Both test membership.
+    return [{ key: "ct state", op: op === "in" ? "==" : op, values: sortedText(right, (e) => String(e)) }];
+  }
+  if (isObject(left.payload) && typeof left.payload.protocol === "string" && typeof left.payload.field === "string") {
+    const { protocol, field } = left.payload;
+    if ((protocol === "ip" || protocol === "ip6") && (field === "saddr" || field === "daddr")) {
+      const family: Family = protocol === "ip" ? 4 : 6;
+      const values = addressValues(family, right);
+      return values ? [nfproto(family), { key: `${protocol} ${field}`, op, values }] : raw();
+    }
+    const implied = L4_NUMBERS[protocol];
+    const deps = implied !== undefined ? [l4(implied)] : [];
+    // `icmp checksum` / `icmpv6 checksum` are the bytes `th dport` reads (transport offset 2, length 2).
+    const isPort = field === "dport" && (protocol === "th" || protocol === "tcp" || protocol === "udp");
+    const isChecksumPort = field === "checksum" && (protocol === "icmp" || protocol === "icmpv6");
+    if (isPort || isChecksumPort) {
+      const values = portValues(right);
+      return values ? [...deps, { key: "th dport", op, values }] : raw();
+    }
+    if (protocol === "icmp" && field === "type") {
+      return [...deps, { key: "icmp type", op, values: elementsOf(right).map(icmpTypeValue).sort(numericOrder) }];
+    }
+    return [...deps, { key: `${protocol} ${field}`, op, values: sortedText(right) }];
+  }
+  return raw();
+}
+
+/** A statement (counter, limit, verdict, anything else) in canonical text. */
+function statementText(e: JsonObject): string {
+  const [kind] = Object.keys(e);
+  const body = kind === undefined ? undefined : e[kind];
+  switch (kind) {
+    case "counter":
+      return "counter";
+    case "limit": {
+      if (!isObject(body)) break;
+      const packets = body.rate_unit === undefined || body.rate_unit === "packets";
+      // nft's default burst is 5 packets (0 bytes); it is held in the kernel whether written or not.
+      const burst = body.burst ?? (packets ? 5 : 0);
+      return `limit ${body.inv === true ? "over " : ""}${String(body.rate)} ${packets ? "packets" : String(body.rate_unit)}/${String(body.per)} burst ${String(burst)}${
+        packets ? "" : ` ${String(body.burst_unit ?? "bytes")}`
+      }`;
+    }
+    case "accept":
+    case "drop":
+    case "return":
+    case "continue":
+      return kind;
+    case "jump":
+    case "goto":
+      if (isObject(body) && typeof body.target === "string") return `${kind} ${body.target}`;
+      break;
+  }
+  return stableJson(e);
+}
+
+const KEY_ORDER = ["meta iifname", "ct state", "meta l4proto", "meta nfproto", "ip saddr", "ip6 saddr", "ip daddr", "ip6 daddr", "th dport", "icmp type"];
+const keyRank = (k: string) => {
+  const i = KEY_ORDER.indexOf(k);
+  return i < 0 ? KEY_ORDER.length : i;
+};
+const atomText = (a: MatchAtom) => `${a.key} ${a.op} {${a.values.join(",")}}`;
+
+function canonicalSegment(atoms: readonly MatchAtom[]): string[] {
+  const hasThPort = atoms.some((a) => a.key === "th dport");
+  // nft lists `meta l4proto 0 th dport …` as `th dport …`; the kernel has both (see header).
+  const kept = atoms.filter((a) => !(hasThPort && a.key === "meta l4proto" && a.op === "==" && a.values.length === 1 && a.values[0] === "0"));
+  const byText = new Map(kept.map((a) => [atomText(a), a]));
+  return [...byText.entries()].sort(([ta, a], [tb, b]) => keyRank(a.key) - keyRank(b.key) || (ta < tb ? -1 : ta > tb ? 1 : 0)).map(([t]) => t);
+}
+
+/** The canonical text of a rule given its `expr` array, from either side. */
+export function canonicalRule(exprs: readonly Json[]): string {
+  const parts: string[] = [];
+  let segment: MatchAtom[] = [];
+  for (const e of exprs) {
+    if (isObject(e) && isObject(e.match)) {
+      segment.push(...matchAtoms(e.match));
+      continue;
+    }
+    parts.push(...canonicalSegment(segment), isObject(e) ? statementText(e) : stableJson(e));
+    segment = [];
+  }
+  parts.push(...canonicalSegment(segment));
+  return parts.join(" ; ");
+}

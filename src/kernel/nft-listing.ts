@@ -1,0 +1,182 @@
+// The two JSON spellings of a table — the transaction ingressfw sends and what `nft -j list` prints —
+// read into one plain structure (chains, rules, other objects) so they can be canonicalised and compared.
+import { z } from "zod";
+
+type Json = unknown;
+
+export interface RawChain {
+  readonly name: string;
+  /** Base chains only. */
+  readonly type?: string;
+  readonly hook?: string;
+  readonly prio?: number;
+  readonly policy?: string;
+}
+
+export interface RawRule {
+  readonly chain: string;
+  readonly expr: readonly Json[];
+  readonly handle?: number;
+  /** Counter values summed over the rule's `counter` statements; undefined when it has none. */
+  readonly packets?: number;
+  readonly bytes?: number;
+}
+
+/** Anything else in the table (sets, maps, named counters…): ingressfw's per-rule tables have none. */
+export interface RawObject {
+  readonly kind: string;
+  readonly name: string;
+  readonly json: Json;
+}
+
+export interface RawTable {
+  readonly family: string;
+  readonly name: string;
+  readonly flags: readonly string[];
+  readonly chains: readonly RawChain[];
+  readonly rules: readonly RawRule[];
+  readonly objects: readonly RawObject[];
+}
+
+const ListingSchema = z.object({ nftables: z.array(z.record(z.string(), z.unknown())) });
+const TableSchema = z.object({ family: z.string(), name: z.string(), flags: z.union([z.string(), z.array(z.string())]).optional() });
+const ChainSchema = z.object({
+  family: z.string(),
+  table: z.string(),
+  name: z.string(),
+  type: z.string().optional(),
+  hook: z.string().optional(),
+  prio: z.number().optional(),
+  policy: z.string().optional(),
+});
+const RuleSchema = z.object({ family: z.string(), table: z.string(), chain: z.string(), handle: z.number().optional(), expr: z.array(z.unknown()) });
+const NamedSchema = z.object({ family: z.string(), table: z.string(), name: z.string() });
+
+export type ListedObject = Record<string, Json>;
+
+export class ListingError extends Error {}
+
+/** Parse `nft -j list …` output into its objects (metainfo, table, chain, rule, set, …). */
+export function parseListing(stdout: string): ListedObject[] {
+  let data: Json;
+  try {
+    data = JSON.parse(stdout);
+  } catch (e) {
+    throw new ListingError(`nft printed invalid JSON (${(e as Error).message}; it ends with ${JSON.stringify(stdout.trimEnd().slice(-40))})`);
+  }
+  const parsed = ListingSchema.safeParse(data);
+  if (!parsed.success) throw new ListingError(`unexpected nft JSON: ${z.prettifyError(parsed.error)}`);
+  return parsed.data.nftables;
+}
+
+function flagList(f: string | string[] | undefined): string[] {
+  return f === undefined ? [] : (Array.isArray(f) ? f : [f]).slice().sort();
+}
+
+function counterTotals(expr: readonly Json[]): { packets?: number; bytes?: number } {
+  let packets: number | undefined;
+  let bytes: number | undefined;
+  for (const e of expr) {
+    const c = (e as { counter?: { packets?: unknown; bytes?: unknown } } | null)?.counter;
+    if (c && typeof c.packets === "number" && typeof c.bytes === "number") {
+      packets = (packets ?? 0) + c.packets;
+      bytes = (bytes ?? 0) + c.bytes;
+    }
+  }
+  return packets === undefined ? {} : { packets, bytes: bytes ?? 0 };
+}
+
+function chainOf(c: z.infer<typeof ChainSchema>): RawChain {
+  return { name: c.name, type: c.type, hook: c.hook, prio: c.prio, policy: c.policy };
+}
+
+/** The named table out of a listing (of that table or of the whole ruleset); null when it is absent. */
+export function tableFromListing(objects: readonly ListedObject[], family: string, name: string): RawTable | null {
+  let found: RawTable | null = null;
+  const chains: RawChain[] = [];
+  const rules: RawRule[] = [];
+  const others: RawObject[] = [];
+  const ours = (o: { family: string; table: string }) => o.family === family && o.table === name;
+  for (const obj of objects) {
+    const [kind] = Object.keys(obj);
+    if (kind === undefined || kind === "metainfo") continue;
+    const body = obj[kind];
+    if (kind === "table") {
+      const t = TableSchema.parse(body);
+      if (t.family === family && t.name === name) found = { family, name, flags: flagList(t.flags), chains, rules, objects: others };
+    } else if (kind === "chain") {
+      const c = ChainSchema.parse(body);
+      if (ours(c)) chains.push(chainOf(c));
+    } else if (kind === "rule") {
+      const r = RuleSchema.parse(body);
+      if (ours(r)) rules.push({ chain: r.chain, expr: r.expr, handle: r.handle, ...counterTotals(r.expr) });
+    } else {
+      const n = NamedSchema.safeParse(body);
+      if (n.success && ours(n.data)) {
+        // the handle changes whenever the object is re-created; it is not part of what it is
+        const json = Object.fromEntries(Object.entries(body as Record<string, Json>).filter(([k]) => k !== "handle"));
+        others.push({ kind, name: n.data.name, json });
+      }
+    }
+  }
+  return found;
+}
+
+/** A chain or rule together with the table it lives in. */
+export type InTable<T> = T & { readonly family: string; readonly table: string };
+
+/** Every chain and rule of a ruleset listing, of all tables. */
+export function chainsFromListing(objects: readonly ListedObject[]): { chains: InTable<RawChain>[]; rules: InTable<RawRule>[] } {
+  const chains: InTable<RawChain>[] = [];
+  const rules: InTable<RawRule>[] = [];
+  for (const obj of objects) {
+    if ("chain" in obj) {
+      const c = ChainSchema.parse(obj.chain);
+      chains.push({ ...chainOf(c), family: c.family, table: c.table });
+    } else if ("rule" in obj) {
+      const r = RuleSchema.parse(obj.rule);
+      rules.push({ family: r.family, table: r.table, chain: r.chain, expr: r.expr, handle: r.handle });
+    }
+  }
+  return { chains, rules };
+}
+
+/**
+ * The table a transaction leaves behind, assuming it starts by deleting the table (as ingressfw's
+ * does): `add`s accumulate, `delete table` clears.
+ */
+export function tableFromTransaction(tx: { readonly nftables: readonly Json[] }, family: string, name: string): RawTable {
+  let chains: RawChain[] = [];
+  let rules: RawRule[] = [];
+  const unsupported = (cmd: Json) => new ListingError(`unsupported command in transaction: ${JSON.stringify(cmd).slice(0, 120)}`);
+  for (const cmd of tx.nftables) {
+    const c = cmd as Record<string, Record<string, Json> | undefined>;
+    if (c.delete?.table !== undefined) {
+      chains = [];
+      rules = [];
+    } else if (c.add?.table !== undefined) {
+      continue;
+    } else if (c.add?.chain !== undefined) {
+      const ch = ChainSchema.parse(c.add.chain);
+      if (ch.family === family && ch.table === name) chains.push(chainOf(ch));
+    } else if (c.add?.rule !== undefined) {
+      const r = RuleSchema.parse(c.add.rule);
+      if (r.family === family && r.table === name) rules.push({ chain: r.chain, expr: r.expr });
+    } else {
+      throw unsupported(cmd);
+    }
+  }
+  return { family, name, flags: [], chains, rules, objects: [] };
+}
+
+/** Rule texts by handle from `nft -a list table …`, counters written as plain `counter`. */
+export function ruleTextsByHandle(listing: string): Map<number, string> {
+  const texts = new Map<number, string>();
+  for (const line of listing.split("\n")) {
+    const m = /^\s*(.*\S)\s+# handle (\d+)$/.exec(line);
+    // Table, chain and set lines open a block (`chain ingress { # handle 1`): not rules.
+    if (!m || m[1]!.endsWith("{")) continue;
+    texts.set(Number(m[2]), m[1]!.replace(/counter packets \d+ bytes \d+/g, "counter"));
+  }
+  return texts;
+}
