@@ -83,7 +83,12 @@ function readKeepOpen(opts: LockoutOptions, env: NodeJS.ProcessEnv): KeepOpen[] 
   return entries;
 }
 
-const LIVE_EXIT: Record<LiveReadError["kind"], number> = { "tool-missing": EXIT.NFT_MISSING, "no-permission": EXIT.NO_PERMISSION, "unknown-netns": EXIT.USAGE, failed: EXIT.FAILURE };
+const LIVE_EXIT: Record<LiveReadError["kind"], number> = {
+  "tool-missing": EXIT.NFT_MISSING,
+  "no-permission": EXIT.NO_PERMISSION,
+  "unknown-netns": EXIT.USAGE,
+  failed: EXIT.FAILURE,
+};
 
 async function localAddresses(target: Target) {
   try {
@@ -110,7 +115,9 @@ async function sshSubject(target: Target, opts: LockoutOptions, env: NodeJS.Proc
   // Another namespace's session is no concern of this ruleset; on the host that is unusual enough to say.
   if (subject === null && (target.netns === undefined || opts.verbose)) {
     const server = formatAddress(session.server.family, session.server.value);
-    process.stderr.write(`ingressfw: note: the SSH session (SSH_CONNECTION "${session.text}") ends at ${server}, not an address of ${describeTarget(target)}: not checked\n`);
+    process.stderr.write(
+      `ingressfw: note: the SSH session (SSH_CONNECTION "${session.text}") ends at ${server}, not an address of ${describeTarget(target)}: not checked\n`,
+    );
   }
   return subject;
 }

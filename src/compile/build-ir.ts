@@ -74,7 +74,10 @@ export function buildIr(cfg: FirewallConfig, opts: BuildOptions): IrTable {
       const podService = [...main.podSubnets, ...main.serviceSubnets];
       if (profile.hostDns && main.forwardKubeDNSToHost) {
         const hostDns: Prefix[] = [parsePrefix(HOST_DNS_V4), ...main.podSubnets.filter((p) => p.family === 6).map(() => parsePrefix(HOST_DNS_V6))];
-        for (const [protocol, id] of [[17, "host-dns-udp"], [6, "host-dns-tcp"]] as const) {
+        for (const [protocol, id] of [
+          [17, "host-dns-udp"],
+          [6, "host-dns-tcp"],
+        ] as const) {
           ingress.push({
             l4: { protocol, dports: [{ lo: 53, hi: 53 }] },
             src: { include: podService, exclude: [], invert: false },
@@ -105,9 +108,13 @@ export function buildIr(cfg: FirewallConfig, opts: BuildOptions): IrTable {
     const pre: IrRule[] = [
       trusted,
       { dst: notForNode, counter, verdict: "accept", origin: { kind: "builtin", id: "not-for-node" } },
-      ...cfg.rules.map(
-        (rule): IrRule => ({ ctState: ["new"], ...userMatch(rule, !block), counter, verdict: userVerdict, origin: { kind: "rule", name: rule.name, pos: rule.pos } }),
-      ),
+      ...cfg.rules.map((rule): IrRule => ({
+        ctState: ["new"],
+        ...userMatch(rule, !block),
+        counter,
+        verdict: userVerdict,
+        origin: { kind: "rule", name: rule.name, pos: rule.pos },
+      })),
     ];
     if (block) {
       pre.push(

@@ -27,7 +27,12 @@ export function lowerRule(rule: IrRule): KernelRule[] {
   if (rule.counter) post.push({ type: "counter" });
   post.push({ type: "verdict", verdict: rule.verdict });
 
-  const matches = ([["saddr", rule.src], ["daddr", rule.dst]] as const).filter((m): m is readonly ["saddr" | "daddr", AddrMatch] => m[1] !== undefined);
+  const matches = (
+    [
+      ["saddr", rule.src],
+      ["daddr", rule.dst],
+    ] as const
+  ).filter((m): m is readonly ["saddr" | "daddr", AddrMatch] => m[1] !== undefined);
   if (matches.length === 0) return [{ exprs: [...pre, ...post], origin: rule.origin }];
 
   const activated = new Map<Family, Expr[]>();

@@ -26,9 +26,7 @@ export interface L4Match {
 }
 
 /** Where a rule comes from: a user document, or one of the fixed rules Talos adds. */
-export type Origin =
-  | { readonly kind: "rule"; readonly name: string; readonly pos: SourcePos }
-  | { readonly kind: "builtin"; readonly id: BuiltinId };
+export type Origin = { readonly kind: "rule"; readonly name: string; readonly pos: SourcePos } | { readonly kind: "builtin"; readonly id: BuiltinId };
 
 export type BuiltinId =
   | "trusted-interfaces"

@@ -238,7 +238,18 @@ describe("unverified points, in the kernel (kernel 6.18, nft 1.0.6)", { skip }, 
     ]) {
       assert.throws(() => inNetns(ns, "nft", args), /Assertion `desc->base == expr->payload.base' failed/, args.join(" "));
     }
-    const ours = rulesetOf([rule({ l4: { protocol: 0, dports: [{ lo: 80, hi: 81 }, { lo: 100, hi: 100 }] }, verdict: "drop" })]);
+    const ours = rulesetOf([
+      rule({
+        l4: {
+          protocol: 0,
+          dports: [
+            { lo: 80, hi: 81 },
+            { lo: 100, hi: 100 },
+          ],
+        },
+        verdict: "drop",
+      }),
+    ]);
     inNetns(ns, "nft", ["delete", "table", "inet", TABLE]);
     loadRuleset(ns, json(ours), "json");
     assert.deepEqual(listedRules(), ["th dport { 80-81, 100 } meta l4proto ip drop"], "ingressfw's order lists");

@@ -18,15 +18,23 @@ function exprJson(e: Expr): Json {
     case "nfproto":
       return match("==", { meta: { key: "nfproto" } }, `ipv${e.family}`);
     case "addr":
-      return match(e.op, { payload: { protocol: e.family === 4 ? "ip" : "ip6", field: e.field } }, {
-        set: addrElements(e.family, e.set).map((x) =>
-          x.kind === "single" ? x.addr : x.kind === "prefix" ? { prefix: { addr: x.addr, len: x.len } } : { range: [x.lo, x.hi] },
-        ),
-      });
+      return match(
+        e.op,
+        { payload: { protocol: e.family === 4 ? "ip" : "ip6", field: e.field } },
+        {
+          set: addrElements(e.family, e.set).map((x) =>
+            x.kind === "single" ? x.addr : x.kind === "prefix" ? { prefix: { addr: x.addr, len: x.len } } : { range: [x.lo, x.hi] },
+          ),
+        },
+      );
     case "dport":
-      return match("==", { payload: { protocol: "th", field: "dport" } }, {
-        set: e.set.map((iv) => (iv.lo === iv.hi ? Number(iv.lo) : { range: [Number(iv.lo), Number(iv.hi)] })),
-      });
+      return match(
+        "==",
+        { payload: { protocol: "th", field: "dport" } },
+        {
+          set: e.set.map((iv) => (iv.lo === iv.hi ? Number(iv.lo) : { range: [Number(iv.lo), Number(iv.hi)] })),
+        },
+      );
     case "icmpType":
       return match("==", { payload: { protocol: "icmp", field: "type" } }, { set: [...e.types] });
     case "limit":

@@ -82,7 +82,7 @@ export function decodeRule(ctx: DocContext, root: YAMLMap, docPos: SourcePos, ro
         } else {
           protocolPos = s.valuePos;
           if (isNullNode(s.value)) continue;
-          const r = decodeEnum(ctx, s.value, PROTOCOL_NAMES, "Protocol", { "ipv6-icmp": "use icmpv6", "icmp6": "use icmpv6" });
+          const r = decodeEnum(ctx, s.value, PROTOCOL_NAMES, "Protocol", { "ipv6-icmp": "use icmpv6", icmp6: "use icmpv6" });
           if (r.ok) {
             protocol = r.value;
             protocolSet = true;
@@ -173,7 +173,11 @@ function decodeIngress(ctx: DocContext, e: Entry, error: ErrorSink, failedSubnet
         continue;
       }
       const isSubnet = f.key === "subnet";
-      const r = decodePrefix(ctx, f.value, isSubnet ? undefined : "except takes one prefix; add another ingress entry for another except (excepts apply to the whole rule)");
+      const r = decodePrefix(
+        ctx,
+        f.value,
+        isSubnet ? undefined : "except takes one prefix; add another ingress entry for another except (excepts apply to the whole rule)",
+      );
       if (isSubnet) subnetPos = f.valuePos;
       else exceptPos = f.valuePos;
       if (!r.ok) {

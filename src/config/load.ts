@@ -74,7 +74,12 @@ export function loadConfig(sources: readonly SourceText[]): LoadResult {
         const r = decodeDefaultAction(ctx, root as YAMLMap, docPos);
         const kindPos = kindEntry!.valuePos;
         if (defaultAction) {
-          diagnostics.push({ severity: "error", pos: kindPos, docId: DEFAULT_ACTION_KIND, message: `duplicate document v1alpha1/${DEFAULT_ACTION_KIND}/ is not allowed (line ${docPos.line})` });
+          diagnostics.push({
+            severity: "error",
+            pos: kindPos,
+            docId: DEFAULT_ACTION_KIND,
+            message: `duplicate document v1alpha1/${DEFAULT_ACTION_KIND}/ is not allowed (line ${docPos.line})`,
+          });
           diagnostics.push({ severity: "note", pos: defaultAction.pos, docId: DEFAULT_ACTION_KIND, message: "first defined here" });
           diagnostics.push(...r.diagnostics);
         } else {

@@ -104,7 +104,7 @@ export function formatAddress(family: Family, value: bigint): string {
   // Longest run of zero words (length >= 2), as inet_ntop picks it.
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (words[i] !== 0) {
       i++;
       continue;

@@ -89,7 +89,10 @@ describe("apply: lock-out guard", { skip }, () => {
   it("--force applies anyway and warns with the same finding", async () => {
     const r = await apply({ INGRESSFW_KEEP_OPEN: "tcp:10.98.2.0/24:22" }, "--force", accept);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /^ingressfw: warning: --force: applying although --keep-open tcp:10\.98\.2\.0\/24:22: new tcp connections from 10\.98\.2\.0\/24 to 10\.98\.0\.1 port 22 would be dropped by rule 3 of chain prerouting, NetworkRuleConfig\/ssh-admins /);
+    assert.match(
+      r.stderr,
+      /^ingressfw: warning: --force: applying although --keep-open tcp:10\.98\.2\.0\/24:22: new tcp connections from 10\.98\.2\.0\/24 to 10\.98\.0\.1 port 22 would be dropped by rule 3 of chain prerouting, NetworkRuleConfig\/ssh-admins /,
+    );
     assert.match(r.stdout, /^applied table inet talos to network namespace/m);
     assert.match(table(), /tcp dport 22/);
   });

@@ -27,10 +27,56 @@ const CLIENT_V6 = "fd99::2";
 const IFACE = "eth0";
 
 /** Sources at the edges of the subnet pools below (first/last address, ±1), plus some inside none. */
-export const SOURCES_V4 = ["10.99.0.2", "10.99.1.0", "10.99.1.1", "10.99.1.127", "10.99.1.128", "10.99.1.255", "10.99.2.1", "10.99.3.255", "10.99.4.4", "10.99.4.5", "10.99.128.9", "10.99.200.200"];
-export const SOURCES_V6 = ["fd99::2", "fd99::100", "fd99::17f", "fd99::180", "fd99::1ff", "fd99::200", "fd99::ffff:1", "fd99::1:0:0:1", "fd99::1:0:0:2", "fd99::ffff:ffff:ffff:fffe"];
-const SUBNETS_V4 = ["10.99.0.0/16", "10.99.1.0/24", "10.99.1.0/25", "10.99.1.128/25", "10.99.1.128/32", "10.99.2.0/23", "10.99.4.4/32", "10.99.128.0/17", "10.99.1.5/24", "0.0.0.0/0", "192.0.2.0/24"];
-const SUBNETS_V6 = ["fd99::/64", "fd99::100/120", "fd99::180/121", "fd99::ffff:0/112", "fd99::1:0:0:1/128", "fd99::105/120", "fd99::/48", "::/0", "2001:db8::/32"];
+export const SOURCES_V4 = [
+  "10.99.0.2",
+  "10.99.1.0",
+  "10.99.1.1",
+  "10.99.1.127",
+  "10.99.1.128",
+  "10.99.1.255",
+  "10.99.2.1",
+  "10.99.3.255",
+  "10.99.4.4",
+  "10.99.4.5",
+  "10.99.128.9",
+  "10.99.200.200",
+];
+export const SOURCES_V6 = [
+  "fd99::2",
+  "fd99::100",
+  "fd99::17f",
+  "fd99::180",
+  "fd99::1ff",
+  "fd99::200",
+  "fd99::ffff:1",
+  "fd99::1:0:0:1",
+  "fd99::1:0:0:2",
+  "fd99::ffff:ffff:ffff:fffe",
+];
+const SUBNETS_V4 = [
+  "10.99.0.0/16",
+  "10.99.1.0/24",
+  "10.99.1.0/25",
+  "10.99.1.128/25",
+  "10.99.1.128/32",
+  "10.99.2.0/23",
+  "10.99.4.4/32",
+  "10.99.128.0/17",
+  "10.99.1.5/24",
+  "0.0.0.0/0",
+  "192.0.2.0/24",
+];
+const SUBNETS_V6 = [
+  "fd99::/64",
+  "fd99::100/120",
+  "fd99::180/121",
+  "fd99::ffff:0/112",
+  "fd99::1:0:0:1/128",
+  "fd99::105/120",
+  "fd99::/48",
+  "::/0",
+  "2001:db8::/32",
+];
 /** Every port a packet can go to; the server listens on each, TCP and UDP. */
 export const PROBE_PORTS = [22, 80, 443, 444, 8080, 8081, 8082, 10250];
 /** Port list elements of rules: single probe ports and ranges that overlap them and each other. */
@@ -114,7 +160,8 @@ const addr = (t: string) => parseAddress(t) as Address;
 
 export function compileSpec(c: ConfigSpec): Ruleset {
   const { config, diagnostics } = loadConfig([{ file: "diff.yaml", text: configYaml(c) }]);
-  if (hasErrors(diagnostics)) throw new Error(`the generator made an invalid configuration:\n${diagnostics.map(formatDiagnostic).join("\n")}\n${configYaml(c)}`);
+  if (hasErrors(diagnostics))
+    throw new Error(`the generator made an invalid configuration:\n${diagnostics.map(formatDiagnostic).join("\n")}\n${configYaml(c)}`);
   const nodeAddresses = c.nodeAddresses ? [addr(SERVER_V4), addr(SERVER_V6)] : null;
   return compileRuleset(config, { profile: c.profile, nodeAddresses });
 }
@@ -266,6 +313,8 @@ export function differentialProperty(lab: DiffLab, counts: Counts, packetsPerCon
       `  ${packetText(w.p)}: kernel ${w.got}, evaluator ${w.expected.verdict}`,
       ...evaluationText(w.expected, evaluatorPacket(w.p)).map((l) => `    ${l}`),
     ]);
-    throw new Error(`kernel and evaluator disagree (${profile}) on ${wrong.length} of ${packets.length} packet(s):\n${lines.join("\n")}\nconfiguration (diff.yaml):\n${configYaml(config)}`);
+    throw new Error(
+      `kernel and evaluator disagree (${profile}) on ${wrong.length} of ${packets.length} packet(s):\n${lines.join("\n")}\nconfiguration (diff.yaml):\n${configYaml(config)}`,
+    );
   });
 }

@@ -72,7 +72,7 @@ export function portClasses(rules: readonly ClassRule[], mode: "accept" | "block
     // A rule may list the same port twice only across documents; within one it is validated disjoint.
     const active = new Map<number, number>();
     const out: PortSegment[] = [];
-    for (let i = 0; i < events.length; ) {
+    for (let i = 0; i < events.length;) {
       const port = events[i]!.port;
       for (; i < events.length && events[i]!.port === port; i++) {
         const e = events[i]!;
@@ -83,7 +83,12 @@ export function portClasses(rules: readonly ClassRule[], mode: "accept" | "block
       if (active.size === 0 || i >= events.length) continue;
       const hi = events[i]!.port - 1;
       // Document order matters only for readability; union and intersection are order-free.
-      const id = classId(combine([...active.keys()].sort((a, b) => a - b).map((r) => rules[r]!.allowed), mode));
+      const id = classId(
+        combine(
+          [...active.keys()].sort((a, b) => a - b).map((r) => rules[r]!.allowed),
+          mode,
+        ),
+      );
       const last = out[out.length - 1];
       if (last && last.classId === id && last.hi + 1 === port) out[out.length - 1] = { ...last, hi };
       else out.push({ lo: port, hi, classId: id });
