@@ -23,14 +23,15 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  // Offline commands first, then those that touch the kernel, then the lab.
   registerValidate(program);
   registerRender(program);
+  registerCheck(program);
   registerApply(program);
-  registerStatus(program);
   registerDiff(program);
+  registerStatus(program);
   registerRemove(program);
   registerDemo(program);
-  registerCheck(program);
   for (const cmd of program.commands) cmd.exitOverride().showHelpAfterError("(run with --help for usage)");
   program.addHelpText(
     "after",
@@ -39,7 +40,10 @@ Exit codes: 0 ok, 1 failure, 2 diff found changes, 3 apply refused by the lock-o
 
 Examples:
   ingressfw validate controlplane.yaml
-  ingressfw render --profile talos-1.7 examples/learn-more/block.yaml`,
+  ingressfw render --profile talos-1.7 examples/learn-more/block.yaml
+  ingressfw check examples/seed/controlplane.yaml --from 203.0.113.7 --proto tcp --port 10250
+  sudo ingressfw apply --netns lab1 examples/seed/worker.yaml
+  sudo ingressfw demo`,
   );
   return program;
 }
