@@ -7,6 +7,7 @@ command -v nft >/dev/null || need+=(nftables)
 command -v ip >/dev/null || need+=(iproute2)
 command -v conntrack >/dev/null || need+=(conntrack)
 command -v ping >/dev/null || need+=(iputils-ping) # the demo's ICMP column
+command -v tcpdump >/dev/null || need+=(tcpdump)    # `logs` reads drop logs (NFLOG) with it
 if ((${#need[@]})); then
   if [[ $(id -u) -ne 0 ]]; then
     echo "bootstrap: missing ${need[*]}; install them as root: apt-get install -y ${need[*]}" >&2

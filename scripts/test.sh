@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command (README): type-check, then every *.test.ts under src/ and test/ with node:test.
+# The test command (README): type-check, then every *.test.ts under src/, test/ and bench/ with node:test.
 # --unit skips the kernel tests (those needing root, nft and ip netns).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +11,7 @@ elif [[ ! -d node_modules ]]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
 npx tsc -p tsconfig.test.json --noEmit
-mapfile -t files < <(find src test -name '*.test.ts' 2>/dev/null | sort)
+mapfile -t files < <(find src test bench -name '*.test.ts' 2>/dev/null | sort)
 if [[ "${1:-}" == "--unit" ]]; then
   export INGRESSFW_SKIP_KERNEL=1
 fi

@@ -1,9 +1,8 @@
 // Shared by every command that reads configuration: inputs → model + diagnostics.
-import { hasErrors, type Diagnostic } from "../config/diagnostics.js";
+import type { Diagnostic } from "../config/diagnostics.js";
 import { InputError, readSources, type SourceText } from "../config/input.js";
-import { loadConfig } from "../config/load.js";
-import { lintConfig } from "../config/lint.js";
 import type { FirewallConfig, ProfileName } from "../config/model.js";
+import { checkSources } from "../daemon/apply-config.js";
 import { EXIT, UserError } from "./exit-codes.js";
 import { printDiagnostics } from "./output.js";
 
@@ -32,12 +31,7 @@ export function checkInput(inputs: readonly string[], opts: InputOptions): Check
     if (e instanceof InputError) throw new UserError(e.message, EXIT.USAGE);
     throw e;
   }
-  const loaded = loadConfig(sources);
-  const errors = hasErrors(loaded.diagnostics);
-  const lints = errors ? [] : lintConfig(loaded.config, { profile: opts.profile, verbose: opts.verbose ?? false });
-  const diagnostics = [...loaded.diagnostics, ...lints];
-  const valid = !errors && !(opts.strict && lints.some((d) => d.severity === "warning"));
-  return { config: loaded.config, diagnostics, valid, sources };
+  return checkSources(sources, opts);
 }
 
 /** checkInput, diagnostics printed to stderr; an invalid input ends the command with exit 65. */

@@ -10,6 +10,10 @@ import { registerApply } from "./commands/apply.js";
 import { registerStatus } from "./commands/status.js";
 import { registerDiff } from "./commands/diff.js";
 import { registerRemove } from "./commands/remove.js";
+import { registerConfirm, registerGuard, registerRollback } from "./commands/try.js";
+import { registerLogs } from "./commands/logs.js";
+import { registerTrace } from "./commands/trace.js";
+import { registerDaemon } from "./commands/daemon.js";
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -28,10 +32,16 @@ export function buildProgram(): Command {
   registerRender(program);
   registerCheck(program);
   registerApply(program);
+  registerConfirm(program);
+  registerRollback(program);
   registerDiff(program);
   registerStatus(program);
   registerRemove(program);
+  registerLogs(program);
+  registerTrace(program);
+  registerDaemon(program);
   registerDemo(program);
+  registerGuard(program);
   for (const cmd of program.commands) cmd.exitOverride().showHelpAfterError("(run with --help for usage)");
   program.addHelpText(
     "after",

@@ -3,6 +3,7 @@ import { parsePrefix, type Address, type Prefix } from "../net/address.js";
 import { FAMILY_BITS } from "../net/address.js";
 import { effectiveDefaultAction, type ClusterInfo, type FirewallConfig, type RuleConfig } from "../config/model.js";
 import type { AddrMatch, IrChain, IrRule, IrTable, Verdict } from "./ir.js";
+import { addDropLogging } from "./drop-log.js";
 import { PREROUTING_PRIORITY, type Profile } from "./profiles.js";
 
 export const TRUSTED_INTERFACES = ["lo", "siderolink", "kubespan"] as const;
@@ -124,5 +125,5 @@ export function buildIr(cfg: FirewallConfig, opts: BuildOptions): IrTable {
     }
     chains.push({ name: "prerouting", hook: "prerouting", priority: PREROUTING_PRIORITY, policy: "accept", rules: pre });
   }
-  return { chains };
+  return addDropLogging({ chains }, cfg.logging);
 }

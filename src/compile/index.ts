@@ -3,6 +3,7 @@ import type { Address } from "../net/address.js";
 import type { FirewallConfig } from "../config/model.js";
 import { buildIr } from "./build-ir.js";
 import { layoutPerRule } from "./layouts/per-rule.js";
+import { layoutPortMap } from "./layouts/port-map.js";
 import { PROFILES, type ProfileName } from "./profiles.js";
 import { DEFAULT_TABLE, type LayoutName, type Ruleset } from "./ruleset.js";
 
@@ -20,5 +21,7 @@ export function compileRuleset(cfg: FirewallConfig, opts: CompileOptions = {}): 
   switch (opts.layout ?? "per-rule") {
     case "per-rule":
       return layoutPerRule(ir, table, profile.name);
+    case "port-map":
+      return layoutPortMap(ir, table, profile.name);
   }
 }

@@ -40,7 +40,26 @@ export type BuiltinId =
   | "pod-service"
   | "not-for-node"
   | "new-tcp-drop"
-  | "new-udp-drop";
+  | "new-udp-drop"
+  | "policy-drop-log"
+  // Kernel rules of the port-map layout that route packets to the documents' chains; they decide nothing.
+  | "port-dispatch"
+  | "source-dispatch";
+
+/** IngressLogConfig: packets this drop discards are logged first, to an NFLOG group, under the table's shared limit. */
+export interface DropLog {
+  /** `ingressfw drop <document or policy>: ` (at most 127 bytes, nft's limit). */
+  readonly prefix: string;
+  readonly group: number;
+}
+
+/** The one rate limit all log rules of a table share (a named nftables limit object). */
+export interface LogLimit {
+  readonly name: string;
+  readonly rate: number;
+  readonly per: "second" | "minute" | "hour";
+  readonly burst: number;
+}
 
 export interface IrRule {
   readonly iifname?: { readonly names: readonly string[]; readonly negate: boolean };
@@ -53,6 +72,8 @@ export interface IrRule {
   readonly counter: boolean;
   readonly verdict: Verdict;
   readonly origin: Origin;
+  /** Only on drop rules, only with IngressLogConfig: a log rule with the same matches goes first. */
+  readonly log?: DropLog;
 }
 
 export interface IrChain {
@@ -61,10 +82,14 @@ export interface IrChain {
   readonly priority: number;
   readonly policy: Verdict;
   readonly rules: readonly IrRule[];
+  /** A drop policy whose packets are logged (a log rule ends the chain). */
+  readonly policyLog?: DropLog;
 }
 
 export interface IrTable {
   readonly chains: readonly IrChain[];
+  /** Present exactly when some rule or policy logs. */
+  readonly logLimit?: LogLimit;
 }
 
 export function originLabel(o: Origin): string {

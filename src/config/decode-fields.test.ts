@@ -197,7 +197,7 @@ describe("subnet and except (§3.8)", () => {
 
   it("rejects leading zeros in IPv4 octets, zones, and bad lengths with Go's message prefix", () => {
     const cases: [string, string][] = [
-      ["010.1.2.0/24", `ParseAddr("010.1.2.0"): invalid IP address`],
+      ["010.1.2.0/24", `ParseAddr("010.1.2.0"): IPv4 field has octet with leading zero`],
       ["fe80::1%eth0/64", "IPv6 zones cannot be present in a prefix"],
       ["10.0.0.0/33", "prefix length out of range"],
       ["::/129", "prefix length out of range"],

@@ -2,10 +2,11 @@
 import { LineCounter, isMap, isScalar, parseAllDocuments, type YAMLMap } from "yaml";
 import type { Diagnostic, SourcePos } from "./diagnostics.js";
 import { DEFAULT_ACTION_KIND, decodeDefaultAction } from "./decode-default-action.js";
+import { LOG_API_VERSION, LOG_KIND, decodeLogConfig } from "./decode-log-config.js";
 import { decodeMain } from "./decode-main.js";
 import { RULE_KIND, decodeRule, ruleDocId } from "./decode-rule.js";
 import type { SourceText } from "./input.js";
-import type { ClusterInfo, DefaultActionConfig, FirewallConfig, IgnoredDocument, RuleConfig } from "./model.js";
+import type { ClusterInfo, DefaultActionConfig, FirewallConfig, IgnoredDocument, LogConfig, RuleConfig } from "./model.js";
 import { mapEntries, posAt, posOf, scalarText, typeError, type DocContext } from "./yaml-nodes.js";
 
 export interface LoadResult {
@@ -21,6 +22,7 @@ export function loadConfig(sources: readonly SourceText[]): LoadResult {
   const rules: RuleConfig[] = [];
   const ruleNames = new Map<string, SourcePos>();
   const ignored: IgnoredDocument[] = [];
+  let logging: LogConfig | null = null;
 
   for (const source of sources) {
     const lines = new LineCounter();
@@ -88,6 +90,16 @@ export function loadConfig(sources: readonly SourceText[]): LoadResult {
         }
         continue;
       }
+      if (kind === LOG_KIND) {
+        const r = decodeLogConfig(ctx, root as YAMLMap, docPos, rootDiags);
+        if (logging) {
+          const message = `duplicate document ${LOG_API_VERSION}/${LOG_KIND} is not allowed (line ${docPos.line})`;
+          diagnostics.push({ severity: "error", pos: kindEntry!.valuePos, docId: LOG_KIND, message });
+          diagnostics.push({ severity: "note", pos: logging.pos, docId: LOG_KIND, message: "first defined here" });
+        } else logging = r.config;
+        diagnostics.push(...r.diagnostics);
+        continue;
+      }
       if (kind !== undefined) {
         ignored.push({ kind, pos: kindEntry!.valuePos });
         continue;
@@ -112,5 +124,5 @@ export function loadConfig(sources: readonly SourceText[]): LoadResult {
       mainPos = docPos;
     }
   }
-  return { config: { defaultAction, rules, main, ignored }, diagnostics };
+  return { config: { defaultAction, rules, main, ignored, logging }, diagnostics };
 }

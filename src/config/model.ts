@@ -62,6 +62,21 @@ export interface ClusterInfo {
   readonly pos: SourcePos;
 }
 
+export const LOG_RATE_UNITS = ["second", "minute", "hour"] as const;
+export type LogRateUnit = (typeof LOG_RATE_UNITS)[number];
+
+/** ingressfw's IngressLogConfig document: rate-limited logging of dropped packets (NFLOG group). */
+export interface LogConfig {
+  /** Log packets the firewall drops; false emits nothing. */
+  readonly drops: boolean;
+  /** One limit shared by every log rule of the table. */
+  readonly rate: { readonly count: number; readonly per: LogRateUnit };
+  readonly burst: number;
+  /** The NFLOG group the log statements send to (`ingressfw logs` reads it). */
+  readonly group: number;
+  readonly pos: SourcePos;
+}
+
 export interface IgnoredDocument {
   readonly kind: string;
   readonly pos: SourcePos;
@@ -72,6 +87,8 @@ export interface FirewallConfig {
   readonly rules: readonly RuleConfig[];
   readonly main: ClusterInfo | null;
   readonly ignored: readonly IgnoredDocument[];
+  /** The IngressLogConfig document, if any (ingressfw's extension; null for Talos-only inputs). */
+  readonly logging: LogConfig | null;
 }
 
 export const DEFAULT_POD_SUBNET = "10.244.0.0/16";

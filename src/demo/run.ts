@@ -55,7 +55,8 @@ async function applySeed(vars: Readonly<Record<string, string>>): Promise<ApplyR
       if (hasErrors(loaded.diagnostics)) {
         throw new Error(`the seed's ${role} example does not validate:\n${loaded.diagnostics.map(formatDiagnostic).join("\n")}`);
       }
-      const ruleset = compileRuleset(loaded.config, { nodeAddresses: nodeAddresses(node) });
+      // The layout `apply` uses by default, so the matrix shows what an apply gives.
+      const ruleset = compileRuleset(loaded.config, { layout: "port-map", nodeAddresses: nodeAddresses(node) });
       return applyRuleset({ netns: node.netns }, ruleset);
     }),
   );
@@ -141,7 +142,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     await progress.step(
       "applying controlplane.yaml to cp1 cp2 cp3, worker.yaml to worker",
       () => applySeed(vars),
-      (rs) => `applied and read back: ${rs.map((r) => r.ruleCount).join(", ")} rules, one nft transaction each`,
+      (rs) => `applied (port-map layout) and read back: ${rs.map((r) => r.ruleCount).join(", ")} rules, one nft transaction each`,
     );
     opts.signal.throwIfAborted();
     agents = await progress.step(

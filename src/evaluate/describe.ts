@@ -19,6 +19,9 @@ export const BUILTIN_DESCRIPTIONS: Record<BuiltinId, string> = {
   "not-for-node": "not addressed to a node address: leaves prerouting (the input chain still filters it)",
   "new-tcp-drop": "new TCP connections to a node address that no rule admits are dropped before DNAT (block mode)",
   "new-udp-drop": "new UDP flows to a node address that no rule admits are dropped before DNAT (block mode)",
+  "policy-drop-log": "packets the chain's drop policy is about to discard are logged (IngressLogConfig); no verdict",
+  "port-dispatch": "the packet goes by protocol and destination port to the chain of the documents covering that port (port-map layout)",
+  "source-dispatch": "where several documents cover a port, the source address picks the one whose rule comes first (port-map layout)",
 };
 
 const PROTOCOL_LABELS: Record<number, string> = { [PROTO_ICMP]: "icmp", [PROTO_TCP]: "tcp", [PROTO_UDP]: "udp", [PROTO_ICMPV6]: "icmpv6" };
@@ -48,11 +51,16 @@ export function originText(o: Origin): string {
   return o.kind === "rule" ? `NetworkRuleConfig/${o.name} (${o.pos.file}:${o.pos.line}:${o.pos.col})` : `builtin ${o.id}: ${BUILTIN_DESCRIPTIONS[o.id]}`;
 }
 
+/** `r3`, or `ingress → o0 → r3v` for a rule reached by jumps (port-map layout). */
+export function chainPath(d: RuleDecider | PolicyDecider): string {
+  return d.kind === "rule" && d.via.length > 0 ? `${d.via.join(" → ")} → ${d.chain}` : d.chain;
+}
+
 /** One line: what decided, e.g. `rule 6 of chain ingress, NetworkRuleConfig/kubelet-ingress (cp.yaml:6:1)`. */
 export function deciderText(d: Decider): string {
   switch (d.kind) {
     case "rule":
-      return `rule ${d.index} of chain ${d.chain}, ${originText(d.origin)}`;
+      return `rule ${d.index} of chain ${chainPath(d)}, ${originText(d.origin)}`;
     case "policy":
       return `policy of chain ${d.chain} (no rule matched)`;
     case "unfiltered":
@@ -90,7 +98,7 @@ function decisionLines(d: Decision, indent: string): string[] {
     if (c.kind === "unfiltered") continue;
     const verdict = c.kind === "rule" && c.rateLimit ? `${c.verdict} (rate-limited: ${rateText(c.rateLimit)})` : c.verdict;
     const endsChainOnly = c.verdict === "accept" && c !== d.by ? " — an accept ends only this chain" : "";
-    lines.push(`${indent}chain ${c.chain} (${c.hook} hook): ${verdict} by ${inChainText(c)}${endsChainOnly}`);
+    lines.push(`${indent}chain ${chainPath(c)} (${c.hook} hook): ${verdict} by ${inChainText(c)}${endsChainOnly}`);
     if (c.kind === "rule") {
       lines.push(`${indent}    ${ruleText(c.rule)}`);
       if (c.rateLimit && c.aboveRate) {
@@ -128,6 +136,7 @@ function deciderJson(d: Decider): Json {
       return {
         kind: "rule",
         chain: d.chain,
+        via: [...d.via],
         hook: d.hook,
         index: d.index,
         verdict: d.verdict,

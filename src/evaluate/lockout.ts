@@ -199,17 +199,21 @@ export function sourceCuts(rs: Ruleset, family: Family, lo: bigint, hi: bigint):
   const add = (v: bigint) => {
     if (v > lo && v <= hi) cuts.add(v);
   };
-  for (const chain of rs.chains) {
+  const addAll = (ivs: readonly Interval[]) => {
+    for (const iv of ivs) {
+      add(iv.lo);
+      add(iv.hi + 1n);
+    }
+  };
+  for (const chain of [...rs.chains, ...(rs.regularChains ?? [])]) {
     for (const rule of chain.rules) {
-      for (const e of rule.exprs) {
-        if (e.type !== "addr" || e.field !== "saddr" || e.family !== family) continue;
-        for (const iv of e.set) {
-          add(iv.lo);
-          add(iv.hi + 1n);
-        }
-      }
+      for (const e of rule.exprs) if (e.type === "addr" && e.field === "saddr" && e.family === family) addAll(e.set);
     }
   }
+  // Named sets and source maps (port-map layout): only source addresses are looked up in them.
+  const type = family === 4 ? "ipv4_addr" : "ipv6_addr";
+  for (const s of rs.sets ?? []) if (s.type === type) addAll(s.elements);
+  for (const m of rs.maps ?? []) if (m.type === type) addAll(m.elements);
   return [...cuts].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 

@@ -15,7 +15,11 @@ export interface ApplyResult {
   readonly durationMs: number;
   /** `inet talos` */
   readonly table: string;
+  /** The base chains. */
   readonly chains: readonly { readonly name: string; readonly rules: number }[];
+  /** Regular chains (port-map layout: one per document, overlap and protocol-0 dispatch). */
+  readonly regularChains: number;
+  /** Rules in all chains. */
   readonly ruleCount: number;
 }
 
@@ -77,12 +81,14 @@ async function locateRejectedCommand(target: Target, cmds: readonly unknown[]): 
 
 /** What command `index` of the ruleset's transaction does, naming the document behind a rule. */
 export function describeCommand(rs: Ruleset, cmds: readonly unknown[], index: number): string {
-  const cmd = cmds[index] as { add?: { chain?: { name: string }; rule?: { chain: string } } };
+  const cmd = cmds[index] as { add?: { chain?: { name: string }; rule?: { chain: string }; set?: { name: string }; map?: { name: string } } };
   if (cmd.add?.chain) return `creating chain ${cmd.add.chain.name}`;
+  if (cmd.add?.set) return `creating set ${cmd.add.set.name}`;
+  if (cmd.add?.map) return `creating map ${cmd.add.map.name}`;
   const rule = cmd.add?.rule;
   if (!rule) return `replacing table ${rs.family} ${rs.table}`;
   const position = cmds.slice(0, index).filter((c) => (c as typeof cmd).add?.rule?.chain === rule.chain).length;
-  const origin = rs.chains.find((c) => c.name === rule.chain)?.rules[position]?.origin;
+  const origin = [...rs.chains, ...(rs.regularChains ?? [])].find((c) => c.name === rule.chain)?.rules[position]?.origin;
   const where = `rule ${position + 1} of chain ${rule.chain}`;
   if (!origin) return where;
   if (origin.kind === "builtin") return `${where}, the built-in ${origin.id} rule`;
@@ -107,7 +113,8 @@ export async function applyRuleset(target: Target, ruleset: Ruleset): Promise<Ap
   const summary = {
     table: `${ruleset.family} ${ruleset.table}`,
     chains: ruleset.chains.map((c) => ({ name: c.name, rules: c.rules.length })),
-    ruleCount: ruleset.chains.reduce((n, c) => n + c.rules.length, 0),
+    regularChains: ruleset.regularChains?.length ?? 0,
+    ruleCount: [...ruleset.chains, ...(ruleset.regularChains ?? [])].reduce((n, c) => n + c.rules.length, 0),
   };
   // The comparison only saves a transaction: when nft cannot print the live table as JSON (nft 1.0.6
   // truncates a table with `flags owner`), send anyway and let the kernel decide.

@@ -13,7 +13,7 @@
 // (address and port sets as merged intervals), makes implied protocol matches explicit, drops
 // `meta l4proto 0` next to a `th` port match, removes duplicate matches, and sorts the matches between
 // two statements (pure matches commute). Counter values and handles are dropped.
-import { FAMILY_BITS, FAMILY_MAX, formatAddress, hostMask, parseAddress, type Family } from "../net/address.js";
+import { FAMILY_BITS, FAMILY_MAX, formatAddress, hostMask, parseAddress, rangeAsPrefixLength, type Family } from "../net/address.js";
 import { normalize, type Interval } from "../net/interval.js";
 import { ICMP_TYPE_NAMES } from "../compile/elements.js";
 
@@ -52,8 +52,8 @@ function intervalText(iv: Interval, show: (v: bigint) => string): string {
   return iv.lo === iv.hi ? show(iv.lo) : `${show(iv.lo)}-${show(iv.hi)}`;
 }
 
-/** Address elements (value, prefix, range) → merged intervals; null if an element is not an address. */
-function addressValues(family: Family, right: Json): string[] | null {
+/** Address elements (value, prefix, range) → intervals (unmerged); null if an element is not an address. */
+function addressIntervals(family: Family, right: Json): Interval[] | null {
   const ivs: Interval[] = [];
   const addr = (t: Json) => {
     const a = typeof t === "string" ? parseAddress(t) : null;
@@ -78,11 +78,17 @@ function addressValues(family: Family, right: Json): string[] | null {
       ivs.push({ lo: v, hi: v });
     }
   }
-  return normalize(ivs).map((iv) => intervalText(iv, (v) => formatAddress(family, v)));
+  return ivs;
 }
 
-/** Port elements (number, range) → merged intervals; null if an element is not a port. */
-function portValues(right: Json): string[] | null {
+/** Address elements → merged intervals as text; null if an element is not an address. */
+function addressValues(family: Family, right: Json): string[] | null {
+  const ivs = addressIntervals(family, right);
+  return ivs && normalize(ivs).map((iv) => intervalText(iv, (v) => formatAddress(family, v)));
+}
+
+/** Port elements (number, range) → intervals (unmerged); null if an element is not a port. */
+function portIntervals(right: Json): Interval[] | null {
   const ivs: Interval[] = [];
   for (const e of elementsOf(right)) {
     if (typeof e === "number") ivs.push({ lo: BigInt(e), hi: BigInt(e) });
@@ -90,11 +96,18 @@ function portValues(right: Json): string[] | null {
       ivs.push({ lo: BigInt(e.range[0]), hi: BigInt(e.range[1]) });
     } else return null;
   }
-  return normalize(ivs).map((iv) => intervalText(iv, String));
+  return ivs;
+}
+
+/** Port elements → merged intervals as text; null if an element is not a port. */
+function portValues(right: Json): string[] | null {
+  const ivs = portIntervals(right);
+  return ivs && normalize(ivs).map((iv) => intervalText(iv, String));
 }
 
 const sortedText = (right: Json, map: (e: Json) => string = stableJson) => elementsOf(right).map(map).sort();
-const protoValue = (e: Json) => String(typeof e === "string" ? (L4_NUMBERS[e] ?? e) : e);
+// nft names protocol 0 `ip` (HOPOPT in /etc/protocols) when it lists `meta l4proto 0`.
+const protoValue = (e: Json) => String(typeof e === "string" ? (e === "ip" ? 0 : (L4_NUMBERS[e] ?? e)) : e);
 const icmpTypeValue = (e: Json) => String(typeof e === "string" ? (ICMP_TYPE_NUMBERS[e] ?? e) : e);
 const numericOrder = (a: string, b: string) => Number(a) - Number(b) || (a < b ? -1 : a > b ? 1 : 0);
 
@@ -120,6 +133,8 @@ function matchAtoms(m: JsonObject): MatchAtom[] {
     const { protocol, field } = left.payload;
     if ((protocol === "ip" || protocol === "ip6") && (field === "saddr" || field === "daddr")) {
       const family: Family = protocol === "ip" ? 4 : 6;
+      // A named set (`@c0_v4`, port-map layout): compared by name; its elements are compared as the set's.
+      if (typeof right === "string" && right.startsWith("@")) return [nfproto(family), { key: `${protocol} ${field}`, op, values: [right] }];
       const values = addressValues(family, right);
       return values ? [nfproto(family), { key: `${protocol} ${field}`, op, values }] : raw();
     }
@@ -176,12 +191,23 @@ const keyRank = (k: string) => {
 };
 const atomText = (a: MatchAtom) => `${a.key} ${a.op} {${a.values.join(",")}}`;
 
-function canonicalSegment(atoms: readonly MatchAtom[]): string[] {
-  const hasThPort = atoms.some((a) => a.key === "th dport");
+function canonicalSegment(atoms: readonly MatchAtom[], portStatement = false): string[] {
+  const hasThPort = portStatement || atoms.some((a) => a.key === "th dport");
   // nft lists `meta l4proto 0 th dport …` as `th dport …`; the kernel has both (see header).
   const kept = atoms.filter((a) => !(hasThPort && a.key === "meta l4proto" && a.op === "==" && a.values.length === 1 && a.values[0] === "0"));
   const byText = new Map(kept.map((a) => [atomText(a), a]));
   return [...byText.entries()].sort(([ta, a], [tb, b]) => keyRank(a.key) - keyRank(b.key) || (ta < tb ? -1 : ta > tb ? 1 : 0)).map(([t]) => t);
+}
+
+/**
+ * A verdict-map statement (`vmap`): its text names the key as a match would (`th dport`, `ip saddr`); the
+ * protocol its key implies (`tcp dport` → l4proto 6) joins the matches before it, as for a match.
+ */
+function vmapStatement(v: JsonObject): { deps: MatchAtom[]; text: string } | null {
+  if (typeof v.data !== "string") return null;
+  const atoms = matchAtoms({ op: "==", left: v.key, right: { set: [] } });
+  const key = atoms[atoms.length - 1]!;
+  return { deps: atoms.slice(0, -1), text: `vmap ${key.key} ${v.data}` };
 }
 
 /** The canonical text of a rule given its `expr` array, from either side. */
@@ -193,9 +219,77 @@ export function canonicalRule(exprs: readonly Json[]): string {
       segment.push(...matchAtoms(e.match));
       continue;
     }
+    const vmap = isObject(e) && isObject(e.vmap) ? vmapStatement(e.vmap) : null;
+    if (vmap) {
+      // The key is read like a port match: `meta l4proto 0` next to it is elided the same way.
+      segment.push(...vmap.deps);
+      parts.push(...canonicalSegment(segment, vmap.text.startsWith("vmap th dport")), vmap.text);
+      segment = [];
+      continue;
+    }
     parts.push(...canonicalSegment(segment), isObject(e) ? statementText(e) : stableJson(e));
     segment = [];
   }
   parts.push(...canonicalSegment(segment));
   return parts.join(" ; ");
+}
+
+/** A named set or verdict map (port-map layout) as compared and shown: a header and its elements. */
+export interface CanonicalSet {
+  /** `set c0_v4 type ipv4_addr flags interval`, `map p6_dports type inet_service : verdict flags interval`. */
+  readonly header: string;
+  /** Elements merged into maximal intervals (per verdict for a map), sorted, in nft's spelling. */
+  readonly elements: readonly string[];
+}
+
+const ADDR_TYPES: Record<string, Family> = { ipv4_addr: 4, ipv6_addr: 6 };
+
+/** Interval of one element key (value, prefix, range) of a set of `type`; null when not understood. */
+function keyInterval(type: string, e: Json): Interval | null {
+  const family = ADDR_TYPES[type];
+  const ivs = family !== undefined ? addressIntervals(family, { set: [e] }) : type === "inet_service" ? portIntervals({ set: [e] }) : null;
+  return ivs?.length === 1 ? ivs[0]! : null;
+}
+
+function keyText(type: string, iv: Interval): string {
+  const family = ADDR_TYPES[type];
+  if (family === undefined) return intervalText(iv, String);
+  if (iv.lo === iv.hi) return formatAddress(family, iv.lo);
+  const len = rangeAsPrefixLength(family, iv.lo, iv.hi);
+  return len === null ? `${formatAddress(family, iv.lo)}-${formatAddress(family, iv.hi)}` : `${formatAddress(family, iv.lo)}/${len}`;
+}
+
+/**
+ * A set or map object from either side (the transaction's `add set`/`add map`, or `nft -j list`): its type,
+ * flags and elements canonicalised, so element spelling (prefix, range, value) and order do not matter.
+ * Other properties are kept verbatim in the header; null when the object is not an interval set or map
+ * of addresses or ports.
+ */
+export function canonicalSet(kind: string, json: Json): CanonicalSet | null {
+  if (!isObject(json) || typeof json.type !== "string" || typeof json.name !== "string") return null;
+  const type = json.type;
+  const flags = Array.isArray(json.flags) ? json.flags.map(String).sort() : typeof json.flags === "string" ? [json.flags] : [];
+  const data = kind === "map" ? (typeof json.map === "string" ? json.map : null) : undefined;
+  if (data === null) return null;
+  const known = new Set(["family", "table", "name", "type", "flags", "map", "elem", "handle"]);
+  const rest = Object.fromEntries(Object.entries(json).filter(([k]) => !known.has(k)));
+  const extra = Object.keys(rest).length ? ` ${stableJson(rest)}` : "";
+  const header = `${kind} ${json.name} type ${type}${data ? ` : ${data}` : ""}${flags.length ? ` flags ${flags.join(",")}` : ""}${extra}`;
+  const raw = Array.isArray(json.elem) ? json.elem : [];
+  const items: { iv: Interval; value: string }[] = [];
+  for (const e of raw) {
+    const [k, v] = kind === "map" ? (Array.isArray(e) && e.length === 2 ? e : [undefined, undefined]) : [e, ""];
+    const iv = keyInterval(type, k);
+    if (iv === null) return null;
+    items.push({ iv, value: kind === "map" ? (isObject(v) ? statementText(v) : stableJson(v)) : "" });
+  }
+  items.sort((a, b) => (a.iv.lo < b.iv.lo ? -1 : a.iv.lo > b.iv.lo ? 1 : 0));
+  const merged: { iv: Interval; value: string }[] = [];
+  for (const it of items) {
+    const last = merged[merged.length - 1];
+    if (last && last.value === it.value && last.iv.hi + 1n >= it.iv.lo) {
+      if (it.iv.hi > last.iv.hi) merged[merged.length - 1] = { iv: { lo: last.iv.lo, hi: it.iv.hi }, value: last.value };
+    } else merged.push(it);
+  }
+  return { header, elements: merged.map((m) => `${keyText(type, m.iv)}${m.value ? ` : ${m.value}` : ""}`) };
 }

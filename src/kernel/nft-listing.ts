@@ -22,7 +22,7 @@ export interface RawRule {
   readonly bytes?: number;
 }
 
-/** Anything else in the table (sets, maps, named counters…): ingressfw's per-rule tables have none. */
+/** Anything else in the table: named sets and maps (port-map layout), named limits (drop logging), … */
 export interface RawObject {
   readonly kind: string;
   readonly name: string;
@@ -53,6 +53,12 @@ const RuleSchema = z.object({ family: z.string(), table: z.string(), chain: z.st
 const NamedSchema = z.object({ family: z.string(), table: z.string(), name: z.string() });
 
 export type ListedObject = Record<string, Json>;
+
+/**
+ * `ingressfw trace` adds a short-lived base chain `trace-<pid>` to the table. It is not part of any
+ * ruleset, so reading the table leaves it out: drift, read-back and diff do not see it.
+ */
+export const TRACE_CHAIN = /^trace-\d+$/;
 
 export class ListingError extends Error {}
 
@@ -106,10 +112,10 @@ export function tableFromListing(objects: readonly ListedObject[], family: strin
       if (t.family === family && t.name === name) found = { family, name, flags: flagList(t.flags), chains, rules, objects: others };
     } else if (kind === "chain") {
       const c = ChainSchema.parse(body);
-      if (ours(c)) chains.push(chainOf(c));
+      if (ours(c) && !TRACE_CHAIN.test(c.name)) chains.push(chainOf(c));
     } else if (kind === "rule") {
       const r = RuleSchema.parse(body);
-      if (ours(r)) rules.push({ chain: r.chain, expr: r.expr, handle: r.handle, ...counterTotals(r.expr) });
+      if (ours(r) && !TRACE_CHAIN.test(r.chain)) rules.push({ chain: r.chain, expr: r.expr, handle: r.handle, ...counterTotals(r.expr) });
     } else {
       const n = NamedSchema.safeParse(body);
       if (n.success && ours(n.data)) {
@@ -148,12 +154,14 @@ export function chainsFromListing(objects: readonly ListedObject[]): { chains: I
 export function tableFromTransaction(tx: { readonly nftables: readonly Json[] }, family: string, name: string): RawTable {
   let chains: RawChain[] = [];
   let rules: RawRule[] = [];
+  let objects: RawObject[] = [];
   const unsupported = (cmd: Json) => new ListingError(`unsupported command in transaction: ${JSON.stringify(cmd).slice(0, 120)}`);
   for (const cmd of tx.nftables) {
     const c = cmd as Record<string, Record<string, Json> | undefined>;
     if (c.delete?.table !== undefined) {
       chains = [];
       rules = [];
+      objects = [];
     } else if (c.add?.table !== undefined) {
       continue;
     } else if (c.add?.chain !== undefined) {
@@ -162,11 +170,21 @@ export function tableFromTransaction(tx: { readonly nftables: readonly Json[] },
     } else if (c.add?.rule !== undefined) {
       const r = RuleSchema.parse(c.add.rule);
       if (r.family === family && r.table === name) rules.push({ chain: r.chain, expr: r.expr });
+    } else if (c.add?.set !== undefined || c.add?.map !== undefined) {
+      // A named set or verdict map (port-map layout); compared through canonicalSet.
+      const kind = c.add.set !== undefined ? "set" : "map";
+      const body = c.add[kind];
+      const n = NamedSchema.parse(body);
+      if (n.family === family && n.table === name) objects.push({ kind, name: n.name, json: body });
+    } else if (c.add?.limit !== undefined) {
+      // A named limit (drop logging), in the shape `nft -j list` prints it (less its handle).
+      const l = NamedSchema.parse(c.add.limit);
+      if (l.family === family && l.table === name) objects.push({ kind: "limit", name: l.name, json: c.add.limit });
     } else {
       throw unsupported(cmd);
     }
   }
-  return { family, name, flags: [], chains, rules, objects: [] };
+  return { family, name, flags: [], chains, rules, objects };
 }
 
 /** Rule texts by handle from `nft -a list table …`, counters written as plain `counter`. */

@@ -1,6 +1,7 @@
-// Persisted state of the last successful apply to one target: the configuration as given, the options,
-// the compiled transaction and per-rule notes. `status` compares the live table with it; later work
-// (try/rollback, daemon) restores from it. Written atomically: tmp file + fsync + rename + fsync(dir).
+// Persisted state of one target, one JSON file each, written atomically (tmp file + fsync + rename +
+// fsync(dir)): state.json, the last successful apply (the configuration as given, the options, the
+// compiled transaction and per-rule notes; `status` compares the live table with it), and
+// confirmed.json, the last confirmed configuration a try rolls back to (below).
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
@@ -105,15 +106,18 @@ function fsError(e: unknown, what: string): StateError {
   return new StateError(kind, `${what}: ${err.message}`);
 }
 
-/** Write state.json in `dir` atomically; the directory is created if missing. */
-export function writeState(dir: string, state: AppliedState): string {
-  const file = join(dir, STATE_FILE);
-  const tmp = join(dir, `.${STATE_FILE}.${process.pid}.tmp`);
+/**
+ * Write `data` as JSON to `dir/name` atomically (tmp file + fsync + rename + fsync of the directory): a
+ * reader sees the old or the new file, never a partial one. The directory is created if missing.
+ */
+export function writeJsonAtomic(dir: string, name: string, data: unknown): string {
+  const file = join(dir, name);
+  const tmp = join(dir, `.${name}.${process.pid}.tmp`);
   try {
     mkdirSync(dir, { recursive: true, mode: 0o755 });
     const fd = openSync(tmp, "w", 0o644);
     try {
-      writeSync(fd, JSON.stringify(StateSchema.parse(state), null, 2) + "\n");
+      writeSync(fd, JSON.stringify(data, null, 2) + "\n");
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -127,39 +131,97 @@ export function writeState(dir: string, state: AppliedState): string {
     }
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw e instanceof StateError ? e : fsError(e, `cannot write state ${file}`);
+    throw fsError(e, `cannot write ${file}`);
   }
   return file;
 }
 
-/** The state in `dir`, or null when there is none. An unreadable or invalid file is a StateError. */
-export function readState(dir: string): AppliedState | null {
-  const file = join(dir, STATE_FILE);
+/** The file `dir/name` checked against `schema`, or null when absent; unreadable or invalid is a StateError. */
+export function readJsonFile<T>(dir: string, name: string, schema: z.ZodType<T>, what: string): T | null {
+  const file = join(dir, name);
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw fsError(e, `cannot read state ${file}`);
+    throw fsError(e, `cannot read ${what} ${file}`);
   }
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (e) {
-    throw new StateError("invalid", `state ${file} is not JSON: ${(e as Error).message}`);
+    throw new StateError("invalid", `${what} ${file} is not JSON: ${(e as Error).message}`);
   }
-  const parsed = StateSchema.safeParse(data);
-  if (!parsed.success) throw new StateError("invalid", `state ${file} is invalid: ${z.prettifyError(parsed.error).replace(/\s*\n\s*/g, "; ")}`);
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) throw new StateError("invalid", `${what} ${file} is invalid: ${z.prettifyError(parsed.error).replace(/\s*\n\s*/g, "; ")}`);
   return parsed.data;
+}
+
+/** Delete `dir/name`; false when there was none. */
+export function removeFile(dir: string, name: string, what: string): boolean {
+  try {
+    unlinkSync(join(dir, name));
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw fsError(e, `cannot remove ${what} in ${dir}`);
+  }
+}
+
+/** Write state.json in `dir` atomically; the directory is created if missing. */
+export function writeState(dir: string, state: AppliedState): string {
+  return writeJsonAtomic(dir, STATE_FILE, StateSchema.parse(state));
+}
+
+/** The state in `dir`, or null when there is none. An unreadable or invalid file is a StateError. */
+export function readState(dir: string): AppliedState | null {
+  return readJsonFile(dir, STATE_FILE, StateSchema, "state");
 }
 
 /** Delete state.json in `dir`; false when there was none. */
 export function removeState(dir: string): boolean {
-  try {
-    unlinkSync(join(dir, STATE_FILE));
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
-    throw fsError(e, `cannot remove state in ${dir}`);
-  }
+  return removeFile(dir, STATE_FILE, "state");
+}
+
+// The last confirmed configuration (semantics §7): what a try rolls back to and what boot re-applies.
+// A plain apply and `confirm` write it; a try does not. Kept as the sources and options, not as a
+// compiled ruleset, because a rollback recompiles with the node addresses current at that moment.
+
+export const CONFIRMED_FILE = "confirmed.json";
+
+/** A configuration as given: its files' texts and the compile options, enough to compile it again. */
+export const ConfigSnapshotSchema = z.object({
+  /** The files as read, in order (`<stdin>` for standard input); kept apart so positions stay per file. */
+  sources: z.array(z.object({ file: z.string(), text: z.string() })),
+  options: z.object({
+    profile: z.enum(PROFILE_NAMES as unknown as [ProfileName, ...ProfileName[]]),
+    layout: z.enum(LAYOUT_NAMES as unknown as [LayoutName, ...LayoutName[]]),
+    table: z.string(),
+    /** Given with --node-address; null: discovered in the target each time the configuration is compiled. */
+    nodeAddresses: z.array(z.string()).nullable(),
+  }),
+});
+
+export type ConfigSnapshot = z.infer<typeof ConfigSnapshotSchema>;
+
+export const ConfirmedSchema = z.object({
+  version: z.literal(1),
+  confirmedAt: z.iso.datetime(),
+  target: z.object({ netns: z.string().nullable() }),
+  config: ConfigSnapshotSchema,
+});
+
+export type ConfirmedState = z.infer<typeof ConfirmedSchema>;
+
+export function writeConfirmed(dir: string, confirmed: ConfirmedState): string {
+  return writeJsonAtomic(dir, CONFIRMED_FILE, ConfirmedSchema.parse(confirmed));
+}
+
+/** The confirmed configuration in `dir`, or null when nothing was ever confirmed (or it was removed). */
+export function readConfirmed(dir: string): ConfirmedState | null {
+  return readJsonFile(dir, CONFIRMED_FILE, ConfirmedSchema, "confirmed configuration");
+}
+
+export function removeConfirmed(dir: string): boolean {
+  return removeFile(dir, CONFIRMED_FILE, "confirmed configuration");
 }

@@ -6,6 +6,7 @@ import { align, unifiedDiff } from "./line-diff.js";
 import { parseListing, ruleTextsByHandle, tableFromListing, tableFromTransaction, type ListedObject } from "./nft-listing.js";
 import { otherBaseChains, type OtherBaseChain } from "./other-chains.js";
 import type { AppliedState } from "./state.js";
+import type { ConfirmedView, PendingTryView } from "./try-state.js";
 import { expectedView, liveView, viewLines, viewsEqual, type RuleNote, type TableView } from "./table-view.js";
 
 export interface RuleStatus {
@@ -47,6 +48,10 @@ export interface StatusReport {
   /** null without state; otherwise whether the live table differs from the last applied one, as a diff. */
   readonly drift: { readonly drifted: boolean; readonly diff: string } | null;
   readonly otherChains: readonly OtherBaseChain[];
+  /** The last confirmed configuration (what a try rolls back to); null when nothing was confirmed. */
+  readonly confirmed: ConfirmedView | null;
+  /** The pending try, its rollback target, the time left and failed rollback attempts; null when none. */
+  readonly pendingTry: PendingTryView | null;
 }
 
 export interface StatusInput {
@@ -58,6 +63,8 @@ export interface StatusInput {
   readonly state: AppliedState | null;
   readonly stateFile: string;
   readonly stateProblem: string | null;
+  readonly confirmed?: ConfirmedView | null;
+  readonly pendingTry?: PendingTryView | null;
 }
 
 function appliedView(state: AppliedState): TableView {
@@ -134,6 +141,8 @@ export function buildStatus(i: StatusInput): StatusReport {
     documents: [...docs.values()],
     drift,
     otherChains: otherBaseChains(i.listing, { family: i.family, name: i.table }),
+    confirmed: i.confirmed ?? null,
+    pendingTry: i.pendingTry ?? null,
   };
 }
 

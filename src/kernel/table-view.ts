@@ -5,9 +5,9 @@ import { originLabel } from "../compile/ir.js";
 import { priorityText } from "../compile/elements.js";
 import { ruleText } from "../compile/nft-text.js";
 import type { Ruleset } from "../compile/ruleset.js";
-import { canonicalRule, stableJson } from "./canonical.js";
+import { canonicalRule, canonicalSet, stableJson } from "./canonical.js";
 import { align, type KeyedLine } from "./line-diff.js";
-import type { RawChain, RawRule, RawTable } from "./nft-listing.js";
+import type { RawChain, RawObject, RawRule, RawTable } from "./nft-listing.js";
 
 /** What produced a kernel rule: `NetworkRuleConfig/<name>` (with its position) or a fixed Talos rule id. */
 export interface RuleNote {
@@ -48,7 +48,7 @@ export interface TableView {
 
 /** Per-rule notes of a compiled ruleset, in the order its transaction adds the rules. */
 export function rulesetNotes(rs: Ruleset): ChainNote[] {
-  return rs.chains.map((c) => ({
+  return [...rs.chains, ...(rs.regularChains ?? [])].map((c) => ({
     name: c.name,
     rules: c.rules.map((r) => ({ text: ruleText(r), origin: originLabel(r.origin), pos: r.origin.kind === "rule" ? r.origin.pos : null })),
   }));
@@ -69,8 +69,30 @@ function build(raw: RawTable, ruleView: (rule: RawRule, indexInChain: number, ke
       const rules = raw.rules.filter((r) => r.chain === c.name).map((r, i) => ruleView(r, i, canonicalRule(r.expr)));
       return { name: c.name, key: chainKey(c), header: chainHeader(c), rules };
     });
-  const objects = raw.objects.map((o) => ({ key: `${o.kind} ${o.name} ${stableJson(o.json)}`, text: `${o.kind} ${o.name} { … }` }));
+  const isSet = (o: RawObject) => o.kind === "set" || o.kind === "map";
+  const objects = [
+    ...raw.objects.filter((o) => !isSet(o)).map((o) => ({ key: `${o.kind} ${o.name} ${stableJson(o.json)}`, text: `${o.kind} ${o.name} { … }` })),
+    ...raw.objects
+      .filter(isSet)
+      .sort((a, b) => (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .flatMap(setLines),
+  ];
   return { family: raw.family, name: raw.name, flags: raw.flags, chains, objects };
+}
+
+/** A named set or map, one line per element so a diff shows which elements change. */
+function setLines(o: RawObject): KeyedLine[] {
+  const c = canonicalSet(o.kind, o.json);
+  // Not an interval set or map of addresses or ports: compared whole, shown by name.
+  if (c === null) return [{ key: `${o.kind} ${o.name} ${stableJson(o.json)}`, text: `${o.kind} ${o.name} { … }` }];
+  const id = `${o.kind} ${o.name}`;
+  const props = c.header.slice(id.length + 1).replace(" flags ", "; flags ");
+  return [
+    { key: `${id} {`, text: `${id} {` },
+    { key: `${id} ${c.header}`, text: `  ${props}` },
+    ...c.elements.map((e) => ({ key: `${id} element ${e}`, text: `  element ${e}` })),
+    { key: `${id} }`, text: "}" },
+  ];
 }
 
 /** The live table; `ruleTexts` (by handle, from `nft -a list`) gives nft's own spelling of each rule. */

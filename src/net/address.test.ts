@@ -195,7 +195,7 @@ describe("parsePrefix and prefixRange", () => {
       ["::/129", "prefix length out of range"],
       ["10.0.0.0/+8", 'bad bits after slash: "+8"'],
       ["10.0.0.0/8 ", 'bad bits after slash: "8 "'],
-      ["010.0.0.0/8", 'ParseAddr("010.0.0.0"): invalid IP address'],
+      ["010.0.0.0/8", 'ParseAddr("010.0.0.0"): IPv4 field has octet with leading zero'],
     ];
     for (const [text, reason] of cases) {
       assert.throws(

@@ -69,7 +69,11 @@ export function parsePrefix(text: string): Prefix {
   const bitsText = text.slice(slash + 1);
   if (addrText.includes("%")) fail("IPv6 zones cannot be present in a prefix");
   const addr = parseAddress(addrText);
-  if (!addr) fail(`ParseAddr(${JSON.stringify(addrText)}): invalid IP address`);
+  if (!addr) {
+    // Go's netip wording for the common mistake (and the reason to reject octal-looking octets).
+    const leadingZero = /^\d+(\.\d+){3}$/.test(addrText) && addrText.split(".").some((o) => o.length > 1 && o.startsWith("0"));
+    fail(`ParseAddr(${JSON.stringify(addrText)}): ${leadingZero ? "IPv4 field has octet with leading zero" : "invalid IP address"}`);
+  }
   if (!/^(0|[1-9][0-9]{0,2})$/.test(bitsText)) fail(`bad bits after slash: ${JSON.stringify(bitsText)}`);
   const bits = Number(bitsText);
   if (bits > FAMILY_BITS[addr!.family]) fail(`prefix length out of range`);

@@ -21,6 +21,9 @@ function configFile(name: string, docs: readonly string[]): string {
   return file;
 }
 
+/** This suite checks the per-rule listing and attribution; the port-map default has test/kernel/port-map.test.ts. */
+const PER_RULE = ["--layout", "per-rule"];
+
 /** Counter values change with any stray packet; the rest of a listing must not. */
 const withoutCounterValues = (s: string) => s.replace(/counter packets \d+ bytes \d+/g, "counter");
 
@@ -62,7 +65,7 @@ describe("apply, diff, status, remove", { skip }, () => {
   after(() => lab?.close());
 
   it("diff against a namespace without the table shows the whole candidate and exits 2", async () => {
-    const r = await cli("diff", "--netns", lab.server, base);
+    const r = await cli("diff", ...PER_RULE, "--netns", lab.server, base);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stdout, /^--- live: no table inet talos in network namespace "k3cs-[^"]+"\n\+\+\+ candidate: /);
     assert.match(r.stdout, /^@@ -0,0 \+1,\d+ @@$/m);
@@ -77,7 +80,7 @@ describe("apply, diff, status, remove", { skip }, () => {
   });
 
   it("apply prints what it did and persists the state atomically", async () => {
-    const r = await cli("apply", "--netns", lab.server, "--state-dir", stateDir, base);
+    const r = await cli("apply", ...PER_RULE, "--netns", lab.server, "--state-dir", stateDir, base);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^node addresses \(discovered in network namespace "k3cs-[^"]+"\): 10\.77\.0\.1, fd00:77::1$/m);
     assert.match(
@@ -102,20 +105,20 @@ describe("apply, diff, status, remove", { skip }, () => {
       nodeAddresses: ["10.77.0.1", "fd00:77::1"],
       nodeAddressSource: "discovered",
     });
-    assert.deepEqual(readdirSync(stateDir), ["state.json"], "no temporary file left behind");
+    assert.deepEqual(readdirSync(stateDir).sort(), ["confirmed.json", "state.json"], "no temporary or lock file left behind");
     assert.equal(withoutCounterValues(listRuleset(null)), hostBefore, "the host's ruleset is unchanged");
     assert.equal(listRuleset(lab.client), clientBefore, "the client namespace's ruleset is unchanged");
   });
 
   it("diff of the applied configuration: exit 0, nothing on stdout", async () => {
-    const r = await cli("diff", "--netns", lab.server, base);
+    const r = await cli("diff", ...PER_RULE, "--netns", lab.server, base);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, "");
     assert.match(r.stderr, /no changes: table inet talos in network namespace .* already matches/);
   });
 
   it("diff of a changed configuration shows the added rules in nft text with context, exit 2", async () => {
-    const r = await cli("diff", "--netns", lab.server, changed);
+    const r = await cli("diff", ...PER_RULE, "--netns", lab.server, changed);
     assert.equal(r.code, 2, r.stderr);
     const added = r.stdout.split("\n").filter((l) => l.startsWith("+") && !l.startsWith("+++"));
     assert.deepEqual(added, [
@@ -174,7 +177,7 @@ describe("apply, diff, status, remove", { skip }, () => {
   });
 
   it("apply repairs drift; --node-address overrides discovery", async () => {
-    const r = await cli("apply", "--netns", lab.server, "--state-dir", stateDir, "--node-address", "10.77.0.99", base);
+    const r = await cli("apply", ...PER_RULE, "--netns", lab.server, "--state-dir", stateDir, "--node-address", "10.77.0.99", base);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^node addresses \(given\): 10\.77\.0\.99$/m);
     assert.match(r.stdout, /^applied /m);

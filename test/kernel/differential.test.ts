@@ -1,5 +1,5 @@
 // Differential proof against the kernel (issue 4 part 5), CI budget: random configurations (modes,
-// profiles, overlapping rules and port ranges, v4/v6 subnets with excepts, empty ingress) applied in a
+// profiles, both layouts, overlapping rules and port ranges, v4/v6 subnets with excepts, empty ingress) applied in a
 // namespace, random packets sent for real; the kernel's verdict must equal the evaluator's for every
 // packet. `npm run test:long` runs the same property at 10,000+ verdicts. DIFF_SEED replays a run.
 import assert from "node:assert/strict";
@@ -29,5 +29,6 @@ describe("differential: kernel verdicts = evaluator verdicts", { skip: different
     }
     assert.ok(counts.configs >= 20 && counts.packets >= 200, countsText(counts));
     assert.ok(counts.accepted > 0 && counts.dropped > 0, `both verdicts must occur: ${countsText(counts)}`);
+    assert.ok(counts.portMap > 0 && counts.portMap < counts.configs, `both layouts must occur: ${countsText(counts)}`);
   });
 });

@@ -68,7 +68,7 @@ describe("apply: lock-out guard", { skip }, () => {
   it("applies when a rule admits the SSH client, or when the session ends outside the namespace", async () => {
     const admitted = await apply({ SSH_CONNECTION: `10.98.1.7 40022 ${SERVER_V4} 22` }, block);
     assert.equal(admitted.code, 0, admitted.stderr);
-    assert.match(table(), /tcp dport 22/);
+    assert.match(table(), /elements = \{ 22 : jump r0 \}/); // the port-map layout, apply's default
     const elsewhere = await apply({ SSH_CONNECTION: "10.98.2.7 40022 192.0.2.50 22" }, accept);
     assert.equal(elsewhere.code, 0, elsewhere.stderr);
     assert.equal(elsewhere.stderr, "", "another namespace's session is not mentioned without --verbose");
@@ -80,7 +80,7 @@ describe("apply: lock-out guard", { skip }, () => {
     assert.equal(r.code, 3, r.stderr);
     const lines = ownLines(r.stderr).trim().split("\n");
     assert.deepEqual(lines.slice(0, -1), [
-      `ingressfw: lock-out: --keep-open tcp:10.98.0.0/16:22: new tcp connections from 10.98.0.0/24, 10.98.2.0-10.98.255.255 (part of 10.98.0.0/16) to ${SERVER_V4} port 22 would be dropped by rule 3 of chain prerouting, NetworkRuleConfig/ssh-admins (${accept}:1:1)`,
+      `ingressfw: lock-out: --keep-open tcp:10.98.0.0/16:22: new tcp connections from 10.98.0.0/24, 10.98.2.0-10.98.255.255 (part of 10.98.0.0/16) to ${SERVER_V4} port 22 would be dropped by rule 2 of chain prerouting → r0, NetworkRuleConfig/ssh-admins (${accept}:1:1)`,
     ]);
     assert.match(lines.at(-1)!, /^ingressfw: refusing to apply to network namespace "k4lo-[^"]+": the candidate would drop 1 protected/);
     assert.equal(table(), "");
@@ -91,10 +91,10 @@ describe("apply: lock-out guard", { skip }, () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(
       r.stderr,
-      /^ingressfw: warning: --force: applying although --keep-open tcp:10\.98\.2\.0\/24:22: new tcp connections from 10\.98\.2\.0\/24 to 10\.98\.0\.1 port 22 would be dropped by rule 3 of chain prerouting, NetworkRuleConfig\/ssh-admins /,
+      /^ingressfw: warning: --force: applying although --keep-open tcp:10\.98\.2\.0\/24:22: new tcp connections from 10\.98\.2\.0\/24 to 10\.98\.0\.1 port 22 would be dropped by rule 2 of chain prerouting → r0, NetworkRuleConfig\/ssh-admins /,
     );
     assert.match(r.stdout, /^applied table inet talos to network namespace/m);
-    assert.match(table(), /tcp dport 22/);
+    assert.match(table(), /elements = \{ 22 : jump r0 \}/); // the port-map layout, apply's default
   });
 
   it("reads --keep-open-file and INGRESSFW_KEEP_OPEN; bad entries are usage errors (64)", async () => {

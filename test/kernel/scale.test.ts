@@ -1,5 +1,5 @@
 // Scale (semantics §6, Talos applies 500 rules in its own test): a 500-document configuration applies
-// in one transaction and verifies by read-back. The time is printed, never asserted.
+// in one transaction and verifies by read-back, in both layouts. The time is printed, never asserted.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -38,7 +38,7 @@ describe(`apply of a ${RULES}-rule configuration`, { skip }, () => {
     try {
       const file = join(work, "rules.yaml");
       writeFileSync(file, config());
-      const args = ["apply", "--netns", ns, "--state-dir", join(work, "state"), file];
+      const args = ["apply", "--layout", "per-rule", "--netns", ns, "--state-dir", join(work, "state"), file];
 
       const t0 = performance.now();
       const first = await runCli(args);
@@ -72,6 +72,34 @@ describe(`apply of a ${RULES}-rule configuration`, { skip }, () => {
         `# ${RULES} documents → ${applied[3]} kernel rules: apply ${applied[4]} ms inside ingressfw (read, send, read back, compare), ` +
           `${Math.round(wall)} ms for the whole CLI run; unchanged re-apply ${unchanged[1]} ms (${Math.round(wallAgain)} ms CLI)`,
       );
+    } finally {
+      deleteNetns(ns);
+    }
+  });
+
+  it("port-map (apply's default): one map lookup per protocol, one chain per document, unchanged on re-apply", async () => {
+    const ns = createNetns("k6scale");
+    try {
+      const file = join(work, "rules-port-map.yaml");
+      writeFileSync(file, config());
+      const args = ["apply", "--netns", ns, "--state-dir", join(work, "state-port-map"), file];
+      const first = await runCli(args);
+      assert.equal(first.code, 0, first.stderr);
+      // ingress: 6 preamble rules + a tcp and a udp map lookup; prerouting: trusted, two not-for-node, two lookups, two drops.
+      const applied =
+        /^applied table inet talos .*: ingress 8 rule\(s\), prerouting 7 rule\(s\) and (\d+) regular chain\(s\); (\d+) rule\(s\) in one transaction, verified by read-back \((\d+) ms\)$/m.exec(
+          first.stdout,
+        );
+      assert.ok(applied, first.stdout);
+      assert.equal(Number(applied[1]), RULES);
+      assert.equal(Number(applied[2]), 15 + 2 * RULES, "each document's chain: an IPv4 and an IPv6 set lookup");
+      const maps = nftIn(ns, ["list", "map", "inet", "talos", "p6_dports"]);
+      assert.equal((maps.match(/: jump r\d+/g) ?? []).length, RULES, "2 elements per tcp document, 250 tcp documents");
+      const second = await runCli(args);
+      assert.equal(second.code, 0, second.stderr);
+      const unchanged = /^unchanged: .* \((\d+) ms\)$/m.exec(second.stdout);
+      assert.ok(unchanged, second.stdout);
+      console.log(`# ${RULES} documents, port-map: apply ${applied[3]} ms inside ingressfw; unchanged re-apply ${unchanged[1]} ms`);
     } finally {
       deleteNetns(ns);
     }

@@ -10,7 +10,7 @@ import { hasErrors, formatDiagnostic } from "../../src/config/diagnostics.js";
 import { loadConfig } from "../../src/config/load.js";
 import { compileRuleset } from "../../src/compile/index.js";
 import type { ProfileName } from "../../src/compile/profiles.js";
-import type { Ruleset } from "../../src/compile/ruleset.js";
+import type { LayoutName, Ruleset } from "../../src/compile/ruleset.js";
 import { evaluationText } from "../../src/evaluate/describe.js";
 import { evaluate } from "../../src/evaluate/evaluate.js";
 import { PROTO_TCP, PROTO_UDP, type Packet } from "../../src/evaluate/packet.js";
@@ -101,6 +101,8 @@ export interface ConfigSpec {
   /** none: no NetworkDefaultActionConfig (accept). */
   readonly mode: "accept" | "block" | "none";
   readonly profile: ProfileName;
+  /** per-rule (Talos's shape) or port-map (apply's default): the kernel must agree with the evaluator on both. */
+  readonly layout: LayoutName;
   /** talos profile: compile with the server's addresses as node addresses (adds the prerouting chain). */
   readonly nodeAddresses: boolean;
   readonly rules: readonly RuleSpec[];
@@ -135,6 +137,7 @@ const ruleArb: fc.Arbitrary<RuleSpec> = fc.record({
 export const configArb: fc.Arbitrary<ConfigSpec> = fc.record({
   mode: fc.constantFrom("accept" as const, "block" as const, "none" as const),
   profile: fc.constantFrom("talos" as const, "talos-1.7" as const),
+  layout: fc.constantFrom("per-rule" as const, "port-map" as const),
   nodeAddresses: fc.boolean(),
   rules: fc.array(ruleArb, { minLength: 1, maxLength: 6 }),
 });
@@ -163,7 +166,7 @@ export function compileSpec(c: ConfigSpec): Ruleset {
   if (hasErrors(diagnostics))
     throw new Error(`the generator made an invalid configuration:\n${diagnostics.map(formatDiagnostic).join("\n")}\n${configYaml(c)}`);
   const nodeAddresses = c.nodeAddresses ? [addr(SERVER_V4), addr(SERVER_V6)] : null;
-  return compileRuleset(config, { profile: c.profile, nodeAddresses });
+  return compileRuleset(config, { profile: c.profile, layout: c.layout, nodeAddresses });
 }
 
 /** The packet as the server's input path sees it: a new connection on the veth to the server's address. */
@@ -259,6 +262,8 @@ export async function createDiffLab(prefix: string): Promise<DiffLab> {
 
 export interface Counts {
   configs: number;
+  /** Of those, compiled with the port-map layout. */
+  portMap: number;
   packets: number;
   accepted: number;
   dropped: number;
@@ -266,10 +271,10 @@ export interface Counts {
   retried: number;
 }
 
-export const newCounts = (): Counts => ({ configs: 0, packets: 0, accepted: 0, dropped: 0, retried: 0 });
+export const newCounts = (): Counts => ({ configs: 0, portMap: 0, packets: 0, accepted: 0, dropped: 0, retried: 0 });
 
 export const countsText = (c: Counts) =>
-  `${c.packets} packet verdicts over ${c.configs} configurations (${c.accepted} accepted, ${c.dropped} dropped by the kernel; ${c.retried} slow probe(s) retried)`;
+  `${c.packets} packet verdicts over ${c.configs} configurations (${c.portMap} port-map; ${c.accepted} accepted, ${c.dropped} dropped by the kernel; ${c.retried} slow probe(s) retried)`;
 
 function kernelVerdict(r: ProbeResult, p: PacketSpec): "accept" | "drop" {
   if (r === "open" || r === "refused") return "accept";
@@ -292,6 +297,7 @@ export function differentialProperty(lab: DiffLab, counts: Counts, packetsPerCon
     const rs = compileSpec(config);
     await lab.apply(rs);
     counts.configs++;
+    if (config.layout === "port-map") counts.portMap++;
     const results = await Promise.all(
       packets.map(async (p) => {
         const expected = evaluate(rs, evaluatorPacket(p));
@@ -308,7 +314,7 @@ export function differentialProperty(lab: DiffLab, counts: Counts, packetsPerCon
     );
     const wrong = results.filter((r) => r.got !== r.expected.verdict);
     if (wrong.length === 0) return;
-    const profile = `--profile ${config.profile}${config.profile === "talos" && config.nodeAddresses ? ` --node-address ${SERVER_V4} --node-address ${SERVER_V6}` : ""}`;
+    const profile = `--layout ${config.layout} --profile ${config.profile}${config.profile === "talos" && config.nodeAddresses ? ` --node-address ${SERVER_V4} --node-address ${SERVER_V6}` : ""}`;
     const lines = wrong.flatMap((w) => [
       `  ${packetText(w.p)}: kernel ${w.got}, evaluator ${w.expected.verdict}`,
       ...evaluationText(w.expected, evaluatorPacket(w.p)).map((l) => `    ${l}`),

@@ -1,22 +1,24 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
-import type { SourceText } from "../../config/input.js";
-import { compileRuleset } from "../../compile/index.js";
-import { renderJson } from "../../compile/nft-json.js";
-import { PROFILES, type ProfileName } from "../../compile/profiles.js";
-import { DEFAULT_TABLE, type LayoutName, type Ruleset } from "../../compile/ruleset.js";
+import { type ProfileName } from "../../compile/profiles.js";
+import { DEFAULT_TABLE, type LayoutName } from "../../compile/ruleset.js";
+import { applyConfirmed, compileCandidate, InvalidConfigError, type Candidate } from "../../daemon/apply-config.js";
+import { confirmTry, rollbackNow, startTry, TryError } from "../../daemon/try.js";
 import { formatAddress, type Address } from "../../net/address.js";
-import { applyRuleset, type ApplyResult } from "../../kernel/apply.js";
-import { stableJson } from "../../kernel/canonical.js";
+import type { ApplyResult } from "../../kernel/apply.js";
 import { describeTarget, KernelError, type Target } from "../../kernel/exec.js";
 import { ListingError } from "../../kernel/nft-listing.js";
-import { discoverNodeAddresses } from "../../kernel/node-addresses.js";
-import { defaultStateDir, newState, readState, StateError, writeState, type NodeAddressSource } from "../../kernel/state.js";
+import { defaultStateDir, StateError } from "../../kernel/state.js";
 import { EXIT, UserError } from "../exit-codes.js";
 import { loadInput } from "../load-input.js";
-import { collectAddress, parseLayout, parseProfile, parseTableName } from "../options.js";
+import { APPLY_LAYOUT_HELP, applyLayout, choice, collectAddress, parseLayout, parseProfile, parseTableName } from "../options.js";
 import { addLockoutOptions, guardLockout, LOCKOUT_HELP, type LockoutOptions } from "../lockout-guard.js";
+import { cliCommand, confirmedText, confirmMessage, DEFAULT_TRY_TIMEOUT, parseTimeout, promptConfirm, rollbackText, settleTry } from "../safe-apply.js";
+import { formatGoDuration } from "../../daemon/go-duration.js";
+import { addSocketOption, daemonFor, type SocketOptions } from "../daemon-route.js";
+
+export type { Candidate };
 
 // Shared by the kernel commands (apply, diff, status, remove).
 
@@ -62,6 +64,8 @@ export function asUserError(e: unknown, context = ""): unknown {
   if (e instanceof KernelError) return new UserError(oneLine(context + e.message), KERNEL_EXIT[e.kind]);
   if (e instanceof StateError) return new UserError(oneLine(context + e.message), e.kind === "no-permission" ? EXIT.NO_PERMISSION : EXIT.FAILURE);
   if (e instanceof ListingError) return new UserError(oneLine(context + e.message), EXIT.FAILURE);
+  if (e instanceof TryError) return new UserError(oneLine(context + e.message), EXIT.FAILURE);
+  if (e instanceof InvalidConfigError) return new UserError(oneLine(context + e.message), EXIT.BAD_CONFIG);
   return e;
 }
 
@@ -75,7 +79,8 @@ export async function kernelCall<T>(fn: () => Promise<T> | T, context = ""): Pro
 
 export interface CompileCliOptions extends TargetOptions {
   profile: ProfileName;
-  layout: LayoutName;
+  /** Absent: applyLayout's default for the profile. */
+  layout?: LayoutName;
   table: string;
   nodeAddress?: Address[];
   strict?: boolean;
@@ -89,35 +94,24 @@ export function addTargetOption(cmd: Command): Command {
 export function addCompileOptions(cmd: Command): Command {
   return addTargetOption(cmd)
     .option("--profile <profile>", "talos (Talos v1.14) or talos-1.7 (the documented v1.7 output)", parseProfile, "talos")
-    .option("--layout <layout>", "kernel layout: per-rule (one rule per document, as Talos builds it)", parseLayout, "per-rule")
+    .option("--layout <layout>", APPLY_LAYOUT_HELP, parseLayout)
     .option("--table <name>", "table name (family inet)", parseTableName, DEFAULT_TABLE)
     .option("--node-address <ip>", "a node address for the prerouting chain (repeatable; default: discovered in the target)", collectAddress)
     .option("--strict", "treat warnings as errors")
     .option("-v, --verbose", "also print notes");
 }
 
-export interface Candidate {
-  readonly ruleset: Ruleset;
-  readonly sources: readonly SourceText[];
-  readonly nodeAddresses: readonly Address[] | null;
-  readonly nodeAddressSource: NodeAddressSource;
-}
-
-/** Load, validate and compile; node addresses come from --node-address or the target's up links (§5.10). */
+/** Load and validate (diagnostics to stderr, exit 65 when invalid), then compile for the target. */
 export async function prepareCandidate(target: Target, inputs: readonly string[], opts: CompileCliOptions): Promise<Candidate> {
-  const { config, sources } = loadInput(inputs, opts);
-  const profile = PROFILES[opts.profile];
-  let nodeAddresses: readonly Address[] | null = null;
-  let nodeAddressSource: NodeAddressSource = "none";
-  if (opts.nodeAddress) {
-    nodeAddresses = opts.nodeAddress;
-    nodeAddressSource = "given";
-  } else if (profile.prerouting) {
-    nodeAddresses = await kernelCall(() => discoverNodeAddresses(target, config.main, profile));
-    nodeAddressSource = "discovered";
-  }
-  const ruleset = compileRuleset(config, { profile: opts.profile, layout: opts.layout, table: opts.table, nodeAddresses });
-  return { ruleset, sources, nodeAddresses, nodeAddressSource };
+  const checked = loadInput(inputs, opts);
+  const options = {
+    profile: opts.profile,
+    layout: applyLayout(opts.profile, opts.layout),
+    table: opts.table,
+    nodeAddresses: opts.nodeAddress,
+    strict: opts.strict,
+  };
+  return kernelCall(() => compileCandidate(target, checked, options));
 }
 
 /** Which node addresses the prerouting chain was built with; null when the ruleset has no such chain. */
@@ -128,11 +122,18 @@ export function nodeAddressLine(c: Candidate, target: Target): string | null {
 }
 
 function summary(r: ApplyResult, target: Target): string {
-  const chains = r.chains.length ? r.chains.map((c) => `${c.name} ${c.rules} rule(s)`).join(", ") : "no chains";
+  const regular = r.regularChains > 0 ? ` and ${r.regularChains} regular chain(s)` : "";
+  const chains = r.chains.length ? r.chains.map((c) => `${c.name} ${c.rules} rule(s)`).join(", ") + regular : "no chains";
   const ms = `${Math.round(r.durationMs)} ms`;
   return r.changed
     ? `applied table ${r.table} to ${describeTarget(target)}: ${chains}; ${r.ruleCount} rule(s) in one transaction, verified by read-back (${ms})`
     : `unchanged: table ${r.table} in ${describeTarget(target)} already matches (${chains}); nothing sent, counters kept (${ms})`;
+}
+
+interface ApplyCliOptions extends CompileCliOptions, LockoutOptions, SocketOptions {
+  mode: "auto" | "try";
+  timeout?: bigint;
+  prompt?: boolean;
 }
 
 export function registerApply(program: Command): void {
@@ -140,7 +141,10 @@ export function registerApply(program: Command): void {
     .command("apply")
     .description("validate, compile and apply the firewall to the host or a network namespace (one atomic transaction)")
     .argument("<input...>", "YAML files, directories or - for stdin");
-  addLockoutOptions(addCompileOptions(cmd))
+  addSocketOption(addLockoutOptions(addCompileOptions(cmd)))
+    .option("--mode <mode>", "auto (apply and keep) or try (roll back after --timeout unless confirmed)", choice(["auto", "try"] as const), "auto")
+    .option("--timeout <duration>", "with --mode try: when to roll back, as a Go duration (30s, 1m30s, 2h; default 1m)", parseTimeout)
+    .option("--prompt", "with --mode try, in a terminal: wait for y (confirm now) or n (roll back now) until the deadline")
     .option("--state-dir <dir>", "where the last applied state is kept (default /var/lib/ingressfw/<netns or host>)")
     .addHelpText(
       "after",
@@ -148,7 +152,17 @@ export function registerApply(program: Command): void {
 Only ingressfw's table (inet talos unless --table) is replaced, in one nftables transaction; other
 tables are never touched. The table is read back and compared with what was compiled. Applying the
 same configuration again sends nothing and keeps the counters.
+The layout is port-map unless --layout says otherwise (per-rule with --profile talos-1.7): per
+protocol, a verdict map from destination ports to one chain per document, with the same verdicts
+as Talos's one-rule-per-document layout and per-document counters (README, "Layouts").
 ${LOCKOUT_HELP}
+
+Try mode (as talosctl apply-config --mode try): the configuration is applied now and rolled back to
+the last confirmed one after --timeout unless 'ingressfw confirm' keeps it ('ingressfw rollback'
+reverts at once). The rollback is owned by a detached guardian process (or the daemon), so it
+happens even when this command, its terminal or its SSH connection dies. A plain apply during the
+window confirms its own configuration; a second try replaces the candidate and restarts the timer,
+and still rolls back to the last confirmed configuration (no table when nothing was confirmed).
 
 Exit codes: 0 applied or unchanged, 1 kernel rejection or read-back mismatch, 3 refused by the
 lock-out guard, 64 usage (also an unknown --netns), 65 invalid configuration, 69 nft missing,
@@ -157,28 +171,57 @@ lock-out guard, 64 usage (also an unknown --netns), 65 invalid configuration, 69
 Examples:
   ingressfw apply controlplane.yaml
   ingressfw apply --netns lab-node1 --node-address 10.5.0.2 rules/
-  ingressfw apply --keep-open tcp:10.0.0.0/8:22 --keep-open tcp:[fd00::/8]:22 controlplane.yaml`,
+  ingressfw apply --keep-open tcp:10.0.0.0/8:22 --keep-open tcp:[fd00::/8]:22 controlplane.yaml
+  ingressfw apply --mode try --timeout 2m controlplane.yaml && ingressfw confirm`,
     )
-    .action(async (inputs: string[], opts: CompileCliOptions & LockoutOptions) => {
+    .action(async (inputs: string[], opts: ApplyCliOptions) => {
+      if (opts.timeout !== undefined && opts.mode !== "try") throw new UserError("--timeout is only for --mode try", EXIT.USAGE);
+      if (opts.prompt && opts.mode !== "try") throw new UserError("--prompt is only for --mode try", EXIT.USAGE);
+      if (opts.prompt && !(process.stdin.isTTY && process.stdout.isTTY)) throw new UserError("--prompt needs a terminal", EXIT.USAGE);
       const target = targetOf(opts);
+      const dir = stateDirOf(opts, target);
+      // A daemon serving the target owns its table and the try's rollback: the change goes through it.
+      const daemon = await daemonFor(target, opts);
+      if (!daemon) await kernelCall(() => settleTry(target, dir));
       const candidate = await prepareCandidate(target, inputs, opts);
       await guardLockout(target, candidate, opts);
-      const result = await kernelCall(() => applyRuleset(target, candidate.ruleset));
-      const dir = stateDirOf(opts, target);
-      const written = await kernelCall(() => {
-        let previous = null;
-        try {
-          previous = readState(dir);
-        } catch {
-          // an unreadable or invalid previous state is replaced
-        }
-        // Unchanged table: it has been in place since the previous apply of the same transaction.
-        const sameAsBefore = !result.changed && previous !== null && stableJson(previous.ruleset.transaction) === stableJson(renderJson(candidate.ruleset));
-        const appliedAt = sameAsBefore ? new Date(previous!.appliedAt) : new Date();
-        return writeState(dir, newState({ target, ...candidate, appliedAt }));
-      }, `table ${result.table} was applied, but `);
       const nodeLine = nodeAddressLine(candidate, target);
+      if (opts.mode === "try") {
+        const timeout = opts.timeout ?? DEFAULT_TRY_TIMEOUT;
+        const started = daemon
+          ? await daemon.startTry(candidate, timeout)
+          : await kernelCall(() => startTry({ target, stateDir: dir, candidate, timeout, guardian: cliCommand() }));
+        if (nodeLine) process.stdout.write(`${nodeLine}\n`);
+        const { pending, replaced } = started;
+        const flags = `${target.netns ? ` --netns ${target.netns}` : ""}${opts.stateDir ? ` --state-dir ${opts.stateDir}` : ""}${opts.socket ? ` --socket ${opts.socket}` : ""}`;
+        process.stdout.write(
+          [
+            summary(started.applied.result, target),
+            `state: ${started.applied.stateFile}`,
+            ...(replaced ? [`replaced the try started at ${replaced.startedAt}; the rollback target stays the last confirmed state`] : []),
+            `The config is applied in 'try' mode and will be automatically reverted back in ${formatGoDuration(timeout)}`,
+            `rollback at ${pending.deadline} to ${confirmedText(pending.rollbackTarget, candidate.ruleset.table)}`,
+            `keep it: ingressfw confirm${flags}; revert now: ingressfw rollback${flags}`,
+          ].join("\n") + "\n",
+        );
+        if (opts.prompt) {
+          await promptConfirm(new Date(pending.deadline), {
+            confirm: async () => confirmMessage(target, daemon ? await daemon.confirm() : await kernelCall(() => confirmTry(target, dir))),
+            rollback: async () => {
+              const outcome = daemon ? await daemon.rollback() : await kernelCall(() => rollbackNow(target, dir));
+              const text = `${describeTarget(target)}: ${rollbackText(outcome)}`;
+              if (outcome.kind === "failed") throw new UserError(text, EXIT.FAILURE);
+              return text;
+            },
+          });
+        }
+        return;
+      }
+      const applied = daemon ? await daemon.apply(candidate) : await kernelCall(() => applyConfirmed(target, dir, candidate));
       if (nodeLine) process.stdout.write(`${nodeLine}\n`);
-      process.stdout.write(`${summary(result, target)}\nstate: ${written}\n`);
+      process.stdout.write(`${summary(applied.result, target)}\nstate: ${applied.stateFile}\n`);
+      if (applied.cancelledTry) {
+        process.stdout.write(`the pending try (started ${applied.cancelledTry.startedAt}) is cancelled: this configuration is the confirmed one now\n`);
+      }
     });
 }

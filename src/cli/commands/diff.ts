@@ -17,7 +17,8 @@ export function registerDiff(program: Command): void {
       `
 Rules compare by meaning, not spelling: 'tcp dport 10250' in the live listing equals the candidate's
 'tcp dport { 10250 }'. Counters are ignored. Lines starting with - are in the live table only, + in
-the candidate only. Nothing is changed.
+the candidate only. Nothing is changed. The candidate is compiled as apply would (layout port-map
+unless --layout or --profile talos-1.7 says otherwise); sets and maps show one line per element.
 
 Exit codes: 0 no change, 2 changes, 1 failure, 64 usage (also an unknown --netns), 65 invalid
 configuration, 69 nft missing, 77 no permission.

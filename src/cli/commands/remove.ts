@@ -1,8 +1,10 @@
+import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { removeTable } from "../../kernel/apply.js";
 import { describeTarget } from "../../kernel/exec.js";
 import { readState, removeState } from "../../kernel/state.js";
 import { DEFAULT_TABLE } from "../../compile/ruleset.js";
+import { forgetConfirmed } from "../../daemon/apply-config.js";
 import { parseTableName } from "../options.js";
 import { addTargetOption, kernelCall, stateDirOf, targetOf, type TargetOptions } from "./apply.js";
 
@@ -19,7 +21,8 @@ export function registerRemove(program: Command): void {
       "after",
       `
 Deletes only table inet <name>; other tables are never touched. An absent table is not an error.
-The saved state is removed too, so nothing re-applies the removed configuration.
+The saved state and the confirmed configuration are removed too, and a pending try is cancelled,
+so nothing re-applies the removed configuration.
 
 Exit codes: 0 removed or absent, 1 failure, 64 usage (also an unknown --netns), 69 nft missing,
 77 no permission.
@@ -39,11 +42,16 @@ Examples:
         }
       });
       const table = opts.table ?? state?.ruleset.table ?? DEFAULT_TABLE;
+      const ours = state === null || state.ruleset.table === table;
+      // First, so that no rollback (guardian, daemon) or boot re-applies what is being removed.
+      const forgotten = ours && existsSync(dir) ? await kernelCall(() => forgetConfirmed(dir)) : null;
       const removed = await kernelCall(() => removeTable(target, table));
       const where = describeTarget(target);
       process.stdout.write(removed ? `removed table inet ${table} from ${where}\n` : `table inet ${table} is not present in ${where}; nothing to remove\n`);
-      if (state === null || state.ruleset.table === table) {
+      if (ours) {
         if (await kernelCall(() => removeState(dir))) process.stdout.write(`removed state in ${dir}\n`);
       }
+      if (forgotten?.removedConfirmed) process.stdout.write(`removed the confirmed configuration in ${dir}\n`);
+      if (forgotten?.cancelledTry) process.stdout.write(`cancelled the pending try started at ${forgotten.cancelledTry.startedAt}\n`);
     });
 }

@@ -25,7 +25,12 @@ export function registerRender(program: Command): void {
     .description("compile firewall documents and print the nftables ruleset")
     .argument("<input...>", "YAML files, directories or - for stdin")
     .option("--profile <profile>", "talos (Talos v1.14) or talos-1.7 (the documented v1.7 output)", parseProfile, "talos")
-    .option("--layout <layout>", "kernel layout: per-rule (one rule per document, as Talos builds it)", parseLayout, "per-rule")
+    .option(
+      "--layout <layout>",
+      "kernel layout: per-rule (one rule per document, the listing Talos prints; default) or port-map (what apply uses by default)",
+      parseLayout,
+      "per-rule",
+    )
     .option("--format <format>", "nft (listing form, for nft -f) or json (the apply transaction, for nft -j -f)", choice(["nft", "json"] as const), "nft")
     .option("--node-address <ip>", "a node address for the prerouting chain (repeatable; talos profile)", collectAddress)
     .option("--table <name>", "table name (family inet)", parseTableName, DEFAULT_TABLE)

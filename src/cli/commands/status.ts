@@ -2,10 +2,15 @@ import type { Command } from "commander";
 import { join } from "node:path";
 import { DEFAULT_TABLE } from "../../compile/ruleset.js";
 import { priorityText } from "../../compile/elements.js";
-import { readState, STATE_FILE, StateError, type AppliedState } from "../../kernel/state.js";
+import { CONFIRMED_FILE, readConfirmed, readState, STATE_FILE, StateError, type AppliedState } from "../../kernel/state.js";
 import { buildStatus, readRulesetForStatus, type StatusReport } from "../../kernel/status.js";
+import { confirmedView, PENDING_TRY_FILE, pendingTryView, readPendingTry, type ConfirmedView, type PendingTryView } from "../../kernel/try-state.js";
+import { formatGoDuration } from "../../daemon/go-duration.js";
+import { guardianPid } from "../../daemon/try.js";
+import { settleTry } from "../safe-apply.js";
 import { choice, parseTableName } from "../options.js";
 import { addTargetOption, kernelCall, stateDirOf, targetOf, type TargetOptions } from "./apply.js";
+import { addSocketOption, daemonFor, daemonStatusLines, type SocketOptions } from "../daemon-route.js";
 
 interface StatusOptions extends TargetOptions {
   table?: string;
@@ -13,6 +18,32 @@ interface StatusOptions extends TargetOptions {
 }
 
 const where = (pos: { file: string; line: number; col: number } | null) => (pos ? ` (${pos.file}:${pos.line}:${pos.col})` : "");
+
+/** Whole seconds, rounded up while time is left (`in 42s`, `overdue by 3s`). */
+function timeLeft(ms: number): string {
+  const secs = BigInt(ms > 0 ? Math.ceil(ms / 1000) : Math.floor(-ms / 1000));
+  return ms > 0 ? `in ${formatGoDuration(secs * 1_000_000_000n)}` : `overdue by ${formatGoDuration(secs * 1_000_000_000n)}`;
+}
+
+function tryLines(confirmed: ConfirmedView | null, p: PendingTryView | null): string[] {
+  const out = [
+    confirmed ? `confirmed: ${confirmed.confirmedAt} from ${confirmed.inputs.join(", ") || "(no input)"} (table inet ${confirmed.table})` : "confirmed: none",
+  ];
+  if (!p) return out;
+  const target = p.rollbackTarget
+    ? `the configuration confirmed at ${p.rollbackTarget.confirmedAt} (${p.rollbackTarget.inputs.join(", ") || "no input"})`
+    : "no table (nothing was confirmed)";
+  out.push(
+    `try pending: ${p.candidate.inputs.join(", ") || "(no input)"} (table inet ${p.candidate.table}), started ${p.startedAt}, timeout ${p.timeout}`,
+    `  rolls back at ${p.deadline} (${timeLeft(p.remainingMs)}) to ${target}`,
+    p.guardianPid !== null
+      ? `  watched by guardian pid ${p.guardianPid}`
+      : "  not watched by a guardian: the daemon or the next ingressfw command on this target rolls it back",
+  );
+  const r = p.rollback;
+  if (r.attempts > 0) out.push(`  rollback failed ${r.attempts} time(s), last at ${r.lastAttemptAt}: ${r.lastError}; next attempt at ${r.nextAttemptAt}`);
+  return out;
+}
 
 function formatText(r: StatusReport): string {
   const out: string[] = [];
@@ -25,6 +56,7 @@ function formatText(r: StatusReport): string {
   } else {
     out.push(r.stateProblem ? `state: ${r.stateProblem}` : "state: none (not applied by ingressfw, or applied with another --state-dir)");
   }
+  out.push(...tryLines(r.confirmed, r.pendingTry));
   if (r.drift) {
     if (!r.drift.drifted) out.push("drift: none (the live table equals the last applied ruleset)");
     else
@@ -65,7 +97,7 @@ function formatText(r: StatusReport): string {
 
 export function registerStatus(program: Command): void {
   const cmd = program.command("status").description("show the live table, the last apply, per-document counters, drift and other chains that can still drop");
-  addTargetOption(cmd)
+  addSocketOption(addTargetOption(cmd))
     .option("--table <name>", `table name (family inet; default: the table of the last apply, else ${DEFAULT_TABLE})`, parseTableName)
     .option("--state-dir <dir>", "where the last applied state is kept (default /var/lib/ingressfw/<netns or host>)")
     .option("--output <format>", "text or json", choice(["text", "json"] as const), "text")
@@ -74,7 +106,9 @@ export function registerStatus(program: Command): void {
       `
 Counters are read from the kernel; each kernel rule is attributed to the document that produced it
 by matching it with the last applied ruleset. Drift means the live table no longer equals what
-ingressfw last applied (someone changed or removed it).
+ingressfw last applied (someone changed or removed it). A pending try shows its rollback target,
+the time left and failed rollback attempts; an overdue try is rolled back first. When a daemon
+serves the target, what it enforces, a refused configuration edit and drift repairs are shown too.
 
 Exit codes: 0 ok (also with drift), 1 failure, 64 usage (also an unknown --netns), 69 nft missing,
 77 no permission.
@@ -83,20 +117,48 @@ Examples:
   ingressfw status
   ingressfw status --netns lab-node1 --output json`,
     )
-    .action(async (opts: StatusOptions) => {
+    .action(async (opts: StatusOptions & SocketOptions) => {
       const target = targetOf(opts);
-      const dir = stateDirOf(opts, target);
+      // A daemon serving the target owns its try and reports what it enforces and any refused edit.
+      const daemon = await daemonFor(target, opts);
+      const dir = daemon?.status.daemon.stateDir ?? stateDirOf(opts, target);
+      if (!daemon) await settleTry(target, dir, { tolerant: true });
       let state: AppliedState | null = null;
       let stateProblem: string | null = null;
+      let confirmed: ConfirmedView | null = null;
+      let pendingTry: PendingTryView | null = null;
       try {
         state = readState(dir);
       } catch (e) {
         if (!(e instanceof StateError)) throw e;
         stateProblem = e.message;
       }
+      try {
+        const c = readConfirmed(dir);
+        confirmed = c && confirmedView(c, join(dir, CONFIRMED_FILE));
+        const p = readPendingTry(dir);
+        pendingTry = p && pendingTryView(p, join(dir, PENDING_TRY_FILE), new Date(), daemon?.status.daemon.ownsRollback ? null : guardianPid(dir));
+      } catch (e) {
+        if (!(e instanceof StateError)) throw e;
+        process.stderr.write(`ingressfw: warning: ${e.message}\n`);
+      }
       const table = opts.table ?? state?.ruleset.table ?? DEFAULT_TABLE;
       const { listing, ruleTexts } = await kernelCall(() => readRulesetForStatus(target, "inet", table));
-      const report = buildStatus({ target, family: "inet", table, listing, ruleTexts, state, stateFile: join(dir, STATE_FILE), stateProblem });
-      process.stdout.write(opts.output === "json" ? JSON.stringify(report, null, 2) + "\n" : formatText(report));
+      const report = buildStatus({
+        target,
+        family: "inet",
+        table,
+        listing,
+        ruleTexts,
+        state,
+        stateFile: join(dir, STATE_FILE),
+        stateProblem,
+        confirmed,
+        pendingTry,
+      });
+      const daemonLines = daemon ? `\n${daemonStatusLines(daemon.status).join("\n")}\n` : "";
+      process.stdout.write(
+        opts.output === "json" ? JSON.stringify({ ...report, daemon: daemon?.status ?? null }, null, 2) + "\n" : formatText(report) + daemonLines,
+      );
     });
 }

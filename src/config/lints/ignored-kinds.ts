@@ -1,10 +1,11 @@
 // Lints on documents ingressfw ignores (§3.11): W015 for a misspelt firewall kind, and notes.
 import { DEFAULT_ACTION_KIND } from "../decode-default-action.js";
+import { LOG_KIND } from "../decode-log-config.js";
 import { RULE_KIND } from "../decode-rule.js";
 import type { Diagnostic } from "../diagnostics.js";
 import type { IgnoredDocument } from "../model.js";
 
-const FIREWALL_KINDS = [RULE_KIND, DEFAULT_ACTION_KIND];
+const FIREWALL_KINDS = [RULE_KIND, DEFAULT_ACTION_KIND, LOG_KIND];
 
 /** Kinds Talos v1.14 reads pod/service subnets and host-DNS settings from (D6). */
 const TALOS_NETWORK_KINDS = new Set(["KubeNetworkConfig", "ResolverConfig"]);
