@@ -9,6 +9,7 @@
 //           good ruleset stays and the error is logged and shown by GET /v1/status.
 //   stop    SIGTERM/SIGINT: stop watching and serving; the ruleset is left in place. A pending try is
 //           handed to a detached guardian, so its rollback still happens.
+import { performance } from "node:perf_hooks";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { formatDiagnostic, type Diagnostic } from "../config/diagnostics.js";
@@ -74,7 +75,7 @@ export function diagnosticJson(d: Diagnostic): DiagnosticJson {
 
 export class Daemon {
   private readonly serial = new Serial();
-  /** API events (apply, try, confirm, rollback) for GET /metrics. */
+  /** Apply, try, confirm and rollback events (API, config directory, deadline rollbacks) for GET /metrics. */
   private readonly metrics = new MetricsRecorder();
   private readonly enforcer: Enforcer;
   private readonly guardFile: string;
@@ -228,7 +229,10 @@ export class Daemon {
     try {
       const pending = readPendingTry(this.o.stateDir);
       if (!pending || rollbackDueAt(pending).getTime() > Date.now()) return;
+      const started = performance.now();
       await resolveOverdueTry(this.o.target, this.o.stateDir, { log: this.tryLog });
+      // A failed attempt is recorded in the pending try (and logged through tryLog); count by its result.
+      this.metrics.recordEvent("rollback", readPendingTry(this.o.stateDir) ? "failed" : "ok", performance.now() - started);
     } catch (e) {
       this.fail("try-rollback-failed", errorText(e));
     }
@@ -312,9 +316,11 @@ export class Daemon {
       );
       return;
     }
+    const started = performance.now();
     try {
       const candidate = await compileCandidate(target, checked, this.o.config);
       const applied = await applyConfirmed(target, stateDir, candidate);
+      this.metrics.recordEvent("apply", "ok", performance.now() - started);
       this.enforcer.adopt(candidate, "confirmed");
       writeDirRecord(stateDir, configDir, snapshot.hash, new Date());
       this.dirProblem = null;
@@ -329,6 +335,7 @@ export class Daemon {
       if (applied.cancelledTry)
         log.info("try-cancelled", `the pending try started at ${applied.cancelledTry.startedAt} is cancelled: ${configDir} is the confirmed configuration now`);
     } catch (e) {
+      this.metrics.recordEvent("apply", "failed", performance.now() - started);
       this.dirFailed("apply-failed", `${configDir}: ${errorText(e)}; the running ruleset is kept`);
     }
   }
