@@ -47,9 +47,9 @@ export async function readTable(target: Target, family: string, name: string, op
   return { raw, view: liveView(raw, texts) };
 }
 
-/** The view the ruleset's transaction produces, rules annotated with their origins. */
-export function rulesetView(rs: Ruleset): TableView {
-  return expectedView(tableFromTransaction(renderJson(rs) as Transaction, rs.family, rs.table), rulesetNotes(rs));
+/** The view the ruleset's transaction (`tx`, rendered when not given) produces, rules annotated with their origins. */
+export function rulesetView(rs: Ruleset, tx: Transaction = renderJson(rs) as Transaction): TableView {
+  return expectedView(tableFromTransaction(tx, rs.family, rs.table), rulesetNotes(rs));
 }
 
 /** One command per line, for whoever reads it while debugging. */
@@ -109,7 +109,7 @@ async function send(target: Target, rs: Ruleset, tx: Transaction): Promise<void>
 export async function applyRuleset(target: Target, ruleset: Ruleset): Promise<ApplyResult> {
   const started = performance.now();
   const tx = renderJson(ruleset) as Transaction;
-  const expected = rulesetView(ruleset);
+  const expected = rulesetView(ruleset, tx);
   const summary = {
     table: `${ruleset.family} ${ruleset.table}`,
     chains: ruleset.chains.map((c) => ({ name: c.name, rules: c.rules.length })),

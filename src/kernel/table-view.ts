@@ -63,10 +63,17 @@ function chainHeader(c: RawChain): string | null {
 }
 
 function build(raw: RawTable, ruleView: (rule: RawRule, indexInChain: number, key: string) => RuleView): TableView {
+  // Rules grouped by chain in one pass: the port-map layout has thousands of chains.
+  const rulesByChain = new Map<string, RawRule[]>();
+  for (const r of raw.rules) {
+    const list = rulesByChain.get(r.chain);
+    if (list) list.push(r);
+    else rulesByChain.set(r.chain, [r]);
+  }
   const chains = [...raw.chains]
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     .map((c): ChainView => {
-      const rules = raw.rules.filter((r) => r.chain === c.name).map((r, i) => ruleView(r, i, canonicalRule(r.expr)));
+      const rules = (rulesByChain.get(c.name) ?? []).map((r, i) => ruleView(r, i, canonicalRule(r.expr)));
       return { name: c.name, key: chainKey(c), header: chainHeader(c), rules };
     });
   const isSet = (o: RawObject) => o.kind === "set" || o.kind === "map";
@@ -108,8 +115,11 @@ export function liveView(raw: RawTable, ruleTexts: ReadonlyMap<number, string> =
 
 /** The table a transaction builds, its rules annotated with the notes of the ruleset that produced it. */
 export function expectedView(raw: RawTable, notes: readonly ChainNote[]): TableView {
+  // The first note of a name wins, as a linear search would find it.
+  const notesByChain = new Map<string, ChainNote>();
+  for (const n of notes) if (!notesByChain.has(n.name)) notesByChain.set(n.name, n);
   return build(raw, (r, i, key) => {
-    const note = notes.find((n) => n.name === r.chain)?.rules[i];
+    const note = notesByChain.get(r.chain)?.rules[i];
     return { key, text: note?.text ?? key, note };
   });
 }
