@@ -1,9 +1,7 @@
 // The daemon's HTTP+JSON API: request schemas (zod, strict: an unknown field is a 400) and the mapping
 // of the daemon's outcomes to status codes. Malformed requests change nothing.
 import { z } from "zod";
-import { PROFILE_NAMES, type ProfileName } from "../compile/profiles.js";
-import { LAYOUT_NAMES, type LayoutName } from "../compile/ruleset.js";
-import { ConfirmedSchema } from "../kernel/state.js";
+import { ConfirmedSchema, LayoutNameSchema, ProfileNameSchema } from "../kernel/state.js";
 import { PendingTrySchema, type PendingTryView } from "../kernel/try-state.js";
 import { parseAddress } from "../net/address.js";
 import type { ActiveView } from "./enforcer.js";
@@ -25,8 +23,8 @@ function goDurationProblem(text: string): string | null {
 /** The compile options of a request; absent ones are the daemon's (--profile, --layout, its table). */
 export const ApplyOptionsSchema = z
   .strictObject({
-    profile: z.enum(PROFILE_NAMES as unknown as [ProfileName, ...ProfileName[]]),
-    layout: z.enum(LAYOUT_NAMES as unknown as [LayoutName, ...LayoutName[]]),
+    profile: ProfileNameSchema,
+    layout: LayoutNameSchema,
     table: z.string().regex(TABLE_NAME, "a table name starts with a letter and has letters, digits, _ . - only"),
     /** Node addresses for the prerouting chain instead of those discovered in the target. */
     nodeAddresses: z.array(z.string().refine((a) => parseAddress(a) !== null, "not an IP address")),

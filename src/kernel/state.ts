@@ -19,6 +19,10 @@ export const STATE_FILE = "state.json";
 const SourcePosSchema = z.object({ file: z.string(), line: z.number().int(), col: z.number().int() });
 const RuleNoteSchema = z.object({ text: z.string(), origin: z.string(), pos: SourcePosSchema.nullable() });
 
+/** The profile and layout names, as schemas for the state files and the daemon's API. */
+export const ProfileNameSchema = z.enum(PROFILE_NAMES as unknown as [ProfileName, ...ProfileName[]]);
+export const LayoutNameSchema = z.enum(LAYOUT_NAMES as unknown as [LayoutName, ...LayoutName[]]);
+
 export const StateSchema = z.object({
   version: z.literal(1),
   appliedAt: z.iso.datetime(),
@@ -28,8 +32,8 @@ export const StateSchema = z.object({
   /** Their texts concatenated as one YAML stream (a `---` between files). */
   config: z.string(),
   options: z.object({
-    profile: z.enum(PROFILE_NAMES as unknown as [ProfileName, ...ProfileName[]]),
-    layout: z.enum(LAYOUT_NAMES as unknown as [LayoutName, ...LayoutName[]]),
+    profile: ProfileNameSchema,
+    layout: LayoutNameSchema,
     table: z.string(),
     /** null: unknown (no prerouting chain); otherwise the addresses the ruleset was compiled with. */
     nodeAddresses: z.array(z.string()).nullable(),
@@ -194,8 +198,8 @@ export const ConfigSnapshotSchema = z.object({
   /** The files as read, in order (`<stdin>` for standard input); kept apart so positions stay per file. */
   sources: z.array(z.object({ file: z.string(), text: z.string() })),
   options: z.object({
-    profile: z.enum(PROFILE_NAMES as unknown as [ProfileName, ...ProfileName[]]),
-    layout: z.enum(LAYOUT_NAMES as unknown as [LayoutName, ...LayoutName[]]),
+    profile: ProfileNameSchema,
+    layout: LayoutNameSchema,
     table: z.string(),
     /** Given with --node-address; null: discovered in the target each time the configuration is compiled. */
     nodeAddresses: z.array(z.string()).nullable(),
