@@ -23,7 +23,11 @@ function exprJson(e: Expr): Json {
     case "nfproto":
       return match("==", { meta: { key: "nfproto" } }, `ipv${e.family}`);
     case "addr":
-      return match(e.op, { payload: { protocol: e.family === 4 ? "ip" : "ip6", field: e.field } }, { set: addrElements(e.family, e.set).map(addrJson) });
+      return match(
+        e.op,
+        addrPayload(e.family, e.field),
+        e.bare ? addrJson(addrElement(e.family, e.set[0]!)) : { set: addrElements(e.family, e.set).map(addrJson) },
+      );
     case "dport":
       return match("==", { payload: { protocol: "th", field: "dport" } }, { set: e.set.map((iv) => portJson(iv.lo, iv.hi)) });
     case "icmpType":

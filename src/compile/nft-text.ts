@@ -34,7 +34,9 @@ export function ruleText(rule: KernelRule): string {
         if (!hasAddr) parts.push(`meta nfproto ipv${e.family}`);
         break;
       case "addr":
-        parts.push(`${e.family === 4 ? "ip" : "ip6"} ${e.field} ${e.op === "!=" ? "!= " : ""}${braces(addrElements(e.family, e.set).map(addrElementText))}`);
+        parts.push(
+          `${addrKeyword(e.family, e.field)} ${e.op === "!=" ? "!= " : ""}${e.bare ? addrElementText(addrElement(e.family, e.set[0]!)) : braces(addrElements(e.family, e.set).map(addrElementText))}`,
+        );
         break;
       case "dport":
         parts.push(`${dportKeyword} ${braces(e.set.map(portElementText))}`);

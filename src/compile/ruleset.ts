@@ -10,7 +10,18 @@ export type Expr =
   | { readonly type: "ctState"; readonly states: readonly CtState[] }
   | { readonly type: "l4proto"; readonly protocol: number }
   | { readonly type: "nfproto"; readonly family: Family }
-  | { readonly type: "addr"; readonly field: "saddr" | "daddr"; readonly family: Family; readonly op: "==" | "!="; readonly set: IntervalSet }
+  /**
+   * Address membership in an anonymous set, or with `bare` (one interval) a plain comparison that creates
+   * no set in the kernel: `ip saddr 10.0.0.0/25`, `ip saddr 10.0.0.5-10.0.0.9`.
+   */
+  | {
+      readonly type: "addr";
+      readonly field: "saddr" | "daddr";
+      readonly family: Family;
+      readonly op: "==" | "!=";
+      readonly set: IntervalSet;
+      readonly bare?: boolean;
+    }
   | { readonly type: "dport"; readonly set: IntervalSet }
   | { readonly type: "icmpType"; readonly types: readonly number[] }
   | { readonly type: "limit"; readonly rate: number; readonly burst: number | null }

@@ -129,6 +129,7 @@ function metricsRoute(page: () => Promise<string>): Route {
 
 const ApplyResultSchema = z.object({
   changed: z.boolean(),
+  update: z.object({ commands: z.number(), chains: z.number(), sets: z.number() }).optional(),
   durationMs: z.number(),
   table: z.string(),
   chains: z.array(z.object({ name: z.string(), rules: z.number() })),

@@ -12,7 +12,7 @@ import type { SourceText } from "../config/input.js";
 import { lintConfig } from "../config/lint.js";
 import { loadConfig } from "../config/load.js";
 import type { FirewallConfig } from "../config/model.js";
-import { applyRuleset, type ApplyResult } from "../kernel/apply.js";
+import { applyRuleset, type ApplyOptions, type ApplyResult } from "../kernel/apply.js";
 import { stableJson } from "../kernel/canonical.js";
 import type { Target } from "../kernel/exec.js";
 import { withStateLock } from "../kernel/lock.js";
@@ -139,8 +139,8 @@ export interface Applied {
  * Apply the candidate and record it in state.json. The caller holds the state lock. A failure to write
  * the state after the kernel took the ruleset is a StateError saying so.
  */
-export async function applyCandidate(target: Target, stateDir: string, candidate: Candidate): Promise<Applied> {
-  const result = await applyRuleset(target, candidate.ruleset);
+export async function applyCandidate(target: Target, stateDir: string, candidate: Candidate, opts: ApplyOptions = {}): Promise<Applied> {
+  const result = await applyRuleset(target, candidate.ruleset, opts);
   return { result, candidate, stateFile: recordApplied(target, stateDir, candidate, result) };
 }
 
@@ -190,9 +190,9 @@ export interface AppliedConfirmed extends Applied {
  * A plain (non-try) apply: apply, record, persist as the confirmed configuration, and cancel a pending
  * try — its rollback would otherwise undo this apply.
  */
-export function applyConfirmed(target: Target, stateDir: string, candidate: Candidate): Promise<AppliedConfirmed> {
+export function applyConfirmed(target: Target, stateDir: string, candidate: Candidate, opts: ApplyOptions = {}): Promise<AppliedConfirmed> {
   return withStateLock(stateDir, async () => {
-    const applied = await applyCandidate(target, stateDir, candidate);
+    const applied = await applyCandidate(target, stateDir, candidate, opts);
     try {
       const confirmedFile = writeConfirmed(stateDir, confirmedOf(target, snapshotOf(candidate), new Date()));
       const cancelledTry = cancelPendingTry(stateDir);

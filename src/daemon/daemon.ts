@@ -319,7 +319,7 @@ export class Daemon {
     const started = performance.now();
     try {
       const candidate = await compileCandidate(target, checked, this.o.config);
-      const applied = await applyConfirmed(target, stateDir, candidate);
+      const applied = await applyConfirmed(target, stateDir, candidate, { known: this.enforcer.knownTable() });
       this.metrics.recordEvent("apply", "ok", performance.now() - started);
       this.enforcer.adopt(candidate, "confirmed");
       writeDirRecord(stateDir, configDir, snapshot.hash, new Date());
@@ -327,9 +327,11 @@ export class Daemon {
       const r = applied.result;
       log.info(
         "config-applied",
-        `${r.changed ? "applied" : "unchanged:"} table ${r.table} from ${configDir} (${r.ruleCount} rule(s)) in ${describeTarget(target)}`,
+        `${r.changed ? (r.update ? "updated in place" : "applied") : "unchanged:"} table ${r.table} from ${configDir} (${r.ruleCount} rule(s)) in ${describeTarget(target)}`,
         {
           nodeAddresses: addressList(candidate.nodeAddresses),
+          ...(r.update ? { updateCommands: r.update.commands } : {}),
+          durationMs: Math.round(r.durationMs),
         },
       );
       if (applied.cancelledTry)
@@ -414,7 +416,7 @@ export class Daemon {
           },
         };
       }
-      const applied = await applyConfirmed(target, stateDir, candidate);
+      const applied = await applyConfirmed(target, stateDir, candidate, { known: this.enforcer.knownTable() });
       this.enforcer.adopt(candidate, "confirmed");
       log.info("api-applied", `${applied.result.changed ? "applied" : "unchanged:"} table ${applied.result.table} from ${files.join(", ")}`);
       if (applied.cancelledTry) log.info("try-cancelled", `the pending try started at ${applied.cancelledTry.startedAt} is cancelled by a plain apply`);

@@ -6,11 +6,11 @@
 // direct CLI apply), re-renders on address changes and repairs drift (the table changed or removed by
 // someone else). It holds the state lock, so it never interleaves with another process's change.
 import { join } from "node:path";
-import { readTable, rulesetView, applyRuleset } from "../kernel/apply.js";
+import { readTable, rulesetState, applyRuleset } from "../kernel/apply.js";
 import { stableJson } from "../kernel/canonical.js";
 import { describeTarget, type Target } from "../kernel/exec.js";
 import { lockHolder, STATE_LOCK_FILE, withStateLock } from "../kernel/lock.js";
-import { ListingError } from "../kernel/nft-listing.js";
+import { ListingError, type RawTable } from "../kernel/nft-listing.js";
 import { readConfirmed, type ConfigSnapshot } from "../kernel/state.js";
 import { firstDifference, viewsEqual, type TableView } from "../kernel/table-view.js";
 import { readPendingTry } from "../kernel/try-state.js";
@@ -38,6 +38,8 @@ interface Active {
   readonly fingerprint: string;
   readonly candidate: Candidate;
   readonly view: TableView;
+  /** The table as the candidate's transaction builds it (what an in-place update starts from). */
+  readonly table: RawTable;
   readonly since: string;
 }
 
@@ -66,18 +68,16 @@ export class Enforcer {
   private lastProblem: string | null = null;
   private repairs = 0;
   private lastRepairAt: string | null = null;
+  /** Whether the table was last seen (or put) exactly as the active candidate builds it. */
+  private inPlace = false;
 
   constructor(private readonly o: EnforcerOptions) {}
 
   /** The daemon itself just applied `candidate` (an apply or a try): it is the active configuration. */
   adopt(candidate: Candidate, kind: ActiveKind): void {
-    this.active = {
-      kind,
-      fingerprint: stableJson(snapshotOf(candidate)),
-      candidate,
-      view: rulesetView(candidate.ruleset),
-      since: new Date().toISOString(),
-    };
+    const { view, raw } = rulesetState(candidate.ruleset);
+    this.active = { kind, fingerprint: stableJson(snapshotOf(candidate)), candidate, view, table: raw, since: new Date().toISOString() };
+    this.inPlace = true;
   }
 
   /** The next reconcile recompiles with freshly discovered node addresses. */
@@ -97,6 +97,7 @@ export class Enforcer {
       const message = (e as Error).message.replace(/\s*\n\s*/g, "; ");
       if (message !== this.lastProblem) this.o.log.error("reconcile-failed", message);
       this.lastProblem = message;
+      this.inPlace = false;
     }
   }
 
@@ -120,7 +121,9 @@ export class Enforcer {
       if (!candidate || addressList(fresh.nodeAddresses) !== addressList(candidate.nodeAddresses)) candidate = fresh;
     }
     const isNew = candidate !== previous?.candidate;
-    const view = isNew ? rulesetView(candidate.ruleset) : previous!.view;
+    const fresh = isNew ? rulesetState(candidate.ruleset) : null;
+    const view = fresh ? fresh.view : previous!.view;
+    const built = fresh ? fresh.raw : previous!.table;
     const table = `${candidate.ruleset.family} ${candidate.ruleset.table}`;
 
     let live: TableView | null | undefined;
@@ -134,7 +137,8 @@ export class Enforcer {
     const result = isNew || live === undefined || !viewsEqual(live, view) ? await applyRuleset(target, candidate.ruleset) : null;
     if (result && (result.changed || isNew)) recordApplied(target, stateDir, candidate, result);
     const since = result?.changed || !previous ? new Date().toISOString() : previous.since;
-    this.active = { kind: desired.kind, fingerprint, candidate, view, since };
+    this.active = { kind: desired.kind, fingerprint, candidate, view, table: built, since };
+    this.inPlace = true;
 
     const what = `the ${desired.kind === "try" ? "pending try's" : "confirmed"} configuration (${desired.snapshot.sources.map((s) => s.file).join(", ") || "no input"})`;
     const changed = Boolean(result?.changed);
@@ -158,6 +162,15 @@ export class Enforcer {
       const how = live === null ? "was removed" : live === undefined ? "could not be listed" : `was changed (${firstDifference(live, view)})`;
       log.warn("drift-repaired", `table ${table} in ${describeTarget(target)} ${how}: re-applied ${what}`);
     }
+  }
+
+  /**
+   * The table the kernel holds, as ingressfw built it, when the last reconcile found (or put) it in place:
+   * an apply can update it in place without listing it first (applyRuleset's `known`). Drift since then
+   * makes that update fail or read back wrong, and the apply falls back to listing the table.
+   */
+  knownTable(): RawTable | null {
+    return this.inPlace && this.active ? this.active.table : null;
   }
 
   view(): ActiveView | null {

@@ -7,11 +7,14 @@ import { renderJson } from "../compile/nft-json.js";
 import type { Ruleset } from "../compile/ruleset.js";
 import { describeTarget, KernelError, nftErrorSummary, runIn, type Target } from "./exec.js";
 import { ListingError, parseListing, ruleTextsByHandle, tableFromListing, tableFromTransaction, type RawTable } from "./nft-listing.js";
-import { expectedView, firstDifference, liveView, rulesetNotes, viewsEqual, type TableView } from "./table-view.js";
+import { expectedView, firstDifference, liveView, rulesetNotes, viewsEqual, type TableState, type TableView } from "./table-view.js";
+import { planUpdate, viewSide, writtenSide, type UpdatePlan } from "./update-plan.js";
 
 export interface ApplyResult {
   /** false when the live table already equalled the ruleset (nothing sent; counters kept). */
   readonly changed: boolean;
+  /** Present when the table was changed in place rather than rebuilt: what the one transaction touched. */
+  readonly update?: { readonly commands: number; readonly chains: number; readonly sets: number };
   readonly durationMs: number;
   /** `inet talos` */
   readonly table: string;
@@ -23,9 +26,17 @@ export interface ApplyResult {
   readonly ruleCount: number;
 }
 
-export interface LiveTable {
-  readonly raw: RawTable;
-  readonly view: TableView;
+export type LiveTable = TableState;
+
+export interface ApplyOptions {
+  /**
+   * The table the caller knows the kernel holds, as ingressfw's transaction built it (rulesetTable of
+   * the last ruleset it applied and verified, with no drift seen since). The table is then not listed
+   * first, and an in-place update is verified by reading back only what it touched. Should the kernel
+   * hold something else, the update is refused or its read-back differs, and the apply starts over
+   * from a full listing.
+   */
+  readonly known?: RawTable | null;
 }
 
 type Transaction = { readonly nftables: readonly unknown[] };
@@ -49,7 +60,18 @@ export async function readTable(target: Target, family: string, name: string, op
 
 /** The view the ruleset's transaction (`tx`, rendered when not given) produces, rules annotated with their origins. */
 export function rulesetView(rs: Ruleset, tx: Transaction = renderJson(rs) as Transaction): TableView {
-  return expectedView(tableFromTransaction(tx, rs.family, rs.table), rulesetNotes(rs));
+  return rulesetState(rs, tx).view;
+}
+
+/** The table the ruleset's transaction builds, as read and as compared. */
+export function rulesetState(rs: Ruleset, tx: Transaction = renderJson(rs) as Transaction): TableState {
+  const raw = rulesetTable(rs, tx);
+  return { raw, view: expectedView(raw, rulesetNotes(rs)) };
+}
+
+/** The table the ruleset's transaction builds (what `known` of applyRuleset wants). */
+export function rulesetTable(rs: Ruleset, tx: Transaction = renderJson(rs) as Transaction): RawTable {
+  return tableFromTransaction(tx, rs.family, rs.table);
 }
 
 /** One command per line, for whoever reads it while debugging. */
@@ -106,25 +128,85 @@ async function send(target: Target, rs: Ruleset, tx: Transaction): Promise<void>
   );
 }
 
-export async function applyRuleset(target: Target, ruleset: Ruleset): Promise<ApplyResult> {
+/** The touched chains and sets of an in-place update, as listed and as expected, compared (one nft call). */
+async function touchedAsExpected(target: Target, next: RawTable, plan: UpdatePlan): Promise<boolean> {
+  const { family, name } = next;
+  const query = [...plan.chains.map((c) => ["chain", c] as const), ...plan.objects.map((o) => [o.kind, o.name] as const)];
+  if (query.length === 0) return true;
+  const res = await runIn(
+    target,
+    "nft",
+    ["-j", "-f", "-"],
+    JSON.stringify({ nftables: query.map(([kind, n]) => ({ list: { [kind]: { family, table: name, name: n } } })) }),
+  );
+  if (res.code !== 0) return false;
+  // One JSON document per list command, a line each.
+  const objects = res.stdout
+    .split("\n")
+    .filter((l) => l.trim())
+    .flatMap((l) => parseListing(l));
+  const listed = tableFromListing([{ table: { family, name } }, ...objects], family, name);
+  const chains = new Set(plan.chains);
+  const sets = new Set(plan.objects.map((o) => `${o.kind} ${o.name}`));
+  const expected: RawTable = {
+    ...next,
+    chains: next.chains.filter((c) => chains.has(c.name)),
+    rules: next.rules.filter((r) => chains.has(r.chain)),
+    objects: next.objects.filter((o) => sets.has(`${o.kind} ${o.name}`)),
+  };
+  return listed !== null && viewsEqual(liveView(listed), expectedView(expected, []));
+}
+
+const updateSummary = (plan: UpdatePlan) => ({
+  commands: plan.commands.length,
+  chains: plan.chains.length + plan.removedChains.length,
+  sets: plan.objects.length + plan.removedObjects.length,
+});
+
+const sendUpdate = async (target: Target, plan: UpdatePlan) => (await runIn(target, "nft", ["-j", "-f", "-"], transactionText(plan.commands))).code === 0;
+
+/**
+ * Make the target's table equal the ruleset in one transaction: nothing when it already is; an in-place
+ * update when only chains' rules and set or map elements differ (untouched chains keep their counters);
+ * else delete and re-add the whole table. Verified by reading the table back.
+ */
+export async function applyRuleset(target: Target, ruleset: Ruleset, opts: ApplyOptions = {}): Promise<ApplyResult> {
   const started = performance.now();
   const tx = renderJson(ruleset) as Transaction;
-  const expected = rulesetView(ruleset, tx);
+  const next = tableFromTransaction(tx, ruleset.family, ruleset.table);
   const summary = {
     table: `${ruleset.family} ${ruleset.table}`,
     chains: ruleset.chains.map((c) => ({ name: c.name, rules: c.rules.length })),
     regularChains: ruleset.regularChains?.length ?? 0,
     ruleCount: [...ruleset.chains, ...(ruleset.regularChains ?? [])].reduce((n, c) => n + c.rules.length, 0),
   };
+  const done = (changed: boolean, plan?: UpdatePlan | null): ApplyResult => ({
+    changed,
+    ...(plan ? { update: updateSummary(plan) } : {}),
+    durationMs: performance.now() - started,
+    ...summary,
+  });
+
+  if (opts.known) {
+    const plan = planUpdate(writtenSide(opts.known), writtenSide(next));
+    if (plan?.commands.length === 0) return done(false);
+    if (plan && (await sendUpdate(target, plan)) && (await touchedAsExpected(target, next, plan))) return done(true, plan);
+    // A structural change, or the kernel did not hold the known table: go by what it holds.
+  }
+
+  // Rule texts are left out of the expected view: it is only compared (a mismatch names the canonical rule).
+  const expected = expectedView(next, []);
   // The comparison only saves a transaction: when nft cannot print the live table as JSON (nft 1.0.6
   // truncates a table with `flags owner`), send anyway and let the kernel decide.
   const before = await readTable(target, ruleset.family, ruleset.table).catch((e: unknown) => {
     if (e instanceof ListingError) return null;
     throw e;
   });
-  if (before && viewsEqual(before.view, expected)) return { changed: false, durationMs: performance.now() - started, ...summary };
-
-  await send(target, ruleset, tx);
+  if (before && viewsEqual(before.view, expected)) return done(false);
+  const plan = before ? planUpdate(viewSide(before.raw, before.view), viewSide(next, expected)) : null;
+  // An update the kernel refuses falls back to the rebuild, whose refusal names the command.
+  const updated = plan !== null && plan.commands.length < tx.nftables.length && (await sendUpdate(target, plan));
+  if (!updated) await send(target, ruleset, tx);
   const after = await readTable(target, ruleset.family, ruleset.table);
   if (!viewsEqual(after?.view ?? null, expected)) {
     throw new KernelError(
@@ -132,7 +214,7 @@ export async function applyRuleset(target: Target, ruleset: Ruleset): Promise<Ap
       `table ${summary.table} read back from ${describeTarget(target)} differs from what was applied: ${firstDifference(after?.view ?? null, expected)}`,
     );
   }
-  return { changed: true, durationMs: performance.now() - started, ...summary };
+  return done(true, updated ? plan : null);
 }
 
 /** Delete the table (explicit user action); false when it did not exist. */

@@ -266,15 +266,9 @@ function keyText(type: string, iv: Interval): string {
  * of addresses or ports.
  */
 export function canonicalSet(kind: string, json: Json): CanonicalSet | null {
-  if (!isObject(json) || typeof json.type !== "string" || typeof json.name !== "string") return null;
-  const type = json.type;
-  const flags = Array.isArray(json.flags) ? json.flags.map(String).sort() : typeof json.flags === "string" ? [json.flags] : [];
-  const data = kind === "map" ? (typeof json.map === "string" ? json.map : null) : undefined;
-  if (data === null) return null;
-  const known = new Set(["family", "table", "name", "type", "flags", "map", "elem", "handle"]);
-  const rest = Object.fromEntries(Object.entries(json).filter(([k]) => !known.has(k)));
-  const extra = Object.keys(rest).length ? ` ${stableJson(rest)}` : "";
-  const header = `${kind} ${json.name} type ${type}${data ? ` : ${data}` : ""}${flags.length ? ` flags ${flags.join(",")}` : ""}${extra}`;
+  const header = setHeader(kind, json);
+  if (header === null || !isObject(json)) return null;
+  const type = String(json.type);
   const raw = Array.isArray(json.elem) ? json.elem : [];
   const items: { iv: Interval; value: string }[] = [];
   for (const e of raw) {
@@ -292,4 +286,44 @@ export function canonicalSet(kind: string, json: Json): CanonicalSet | null {
     } else merged.push(it);
   }
   return { header, elements: merged.map((m) => `${keyText(type, m.iv)}${m.value ? ` : ${m.value}` : ""}`) };
+}
+
+/** A set's or map's canonical header (name, type, flags, any other property), or null when it is not one. */
+export function setHeader(kind: string, json: Json): string | null {
+  if (!isObject(json) || typeof json.type !== "string" || typeof json.name !== "string") return null;
+  const flags = Array.isArray(json.flags) ? json.flags.map(String).sort() : typeof json.flags === "string" ? [json.flags] : [];
+  const data = kind === "map" ? (typeof json.map === "string" ? json.map : null) : undefined;
+  if (data === null) return null;
+  const known = new Set(["family", "table", "name", "type", "flags", "map", "elem", "handle"]);
+  const rest = Object.fromEntries(Object.entries(json).filter(([k]) => !known.has(k)));
+  const extra = Object.keys(rest).length ? ` ${stableJson(rest)}` : "";
+  return `${kind} ${json.name} type ${json.type}${data ? ` : ${data}` : ""}${flags.length ? ` flags ${flags.join(",")}` : ""}${extra}`;
+}
+
+/** One element of a set or map: its identity (key interval and, for a map, its verdict) and its JSON. */
+export interface SetElement {
+  /** `lo-hi` of the key, then ` : verdict` for a map element. */
+  readonly id: string;
+  /** The element as written in `add element` (a map element with its verdict). */
+  readonly json: Json;
+  /** The key alone, as written in `delete element`. */
+  readonly key: Json;
+}
+
+/**
+ * The elements of a set or map object from either side, unmerged (each as the kernel holds it), for
+ * updating one into the other element by element; null when one is not understood.
+ */
+export function setElements(kind: string, json: Json): SetElement[] | null {
+  if (!isObject(json) || typeof json.type !== "string") return null;
+  const type = json.type;
+  const out: SetElement[] = [];
+  for (const e of Array.isArray(json.elem) ? json.elem : []) {
+    const [k, v] = kind === "map" ? (Array.isArray(e) && e.length === 2 ? e : [undefined, undefined]) : [e, undefined];
+    const iv = keyInterval(type, k);
+    if (iv === null) return null;
+    const value = kind === "map" ? ` : ${isObject(v) ? statementText(v) : stableJson(v)}` : "";
+    out.push({ id: `${iv.lo}-${iv.hi}${value}`, json: e, key: k });
+  }
+  return out;
 }

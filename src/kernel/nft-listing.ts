@@ -147,39 +147,50 @@ export function chainsFromListing(objects: readonly ListedObject[]): { chains: I
   return { chains, rules };
 }
 
+/** A command body with the fields every object of a table has (family, table) plus `key`, or null. */
+function inTable<K extends string>(body: Json, key: K): (Record<K, string> & { family: string; table: string } & Record<string, Json>) | null {
+  const b = body as Record<string, Json> | null;
+  return b && typeof b === "object" && typeof b.family === "string" && typeof b.table === "string" && typeof b[key] === "string"
+    ? (b as Record<K, string> & { family: string; table: string } & Record<string, Json>)
+    : null;
+}
+
 /**
  * The table a transaction leaves behind, assuming it starts by deleting the table (as ingressfw's
- * does): `add`s accumulate, `delete table` clears.
+ * does): `add`s accumulate, `delete table` clears. Checked by hand rather than with zod: it reads
+ * ingressfw's own transactions, thousands of commands on every apply.
  */
 export function tableFromTransaction(tx: { readonly nftables: readonly Json[] }, family: string, name: string): RawTable {
   let chains: RawChain[] = [];
   let rules: RawRule[] = [];
   let objects: RawObject[] = [];
   const unsupported = (cmd: Json) => new ListingError(`unsupported command in transaction: ${JSON.stringify(cmd).slice(0, 120)}`);
+  const ours = (o: { family: string; table: string }) => o.family === family && o.table === name;
   for (const cmd of tx.nftables) {
     const c = cmd as Record<string, Record<string, Json> | undefined>;
+    const add = c.add;
     if (c.delete?.table !== undefined) {
       chains = [];
       rules = [];
       objects = [];
-    } else if (c.add?.table !== undefined) {
+    } else if (add?.table !== undefined) {
       continue;
-    } else if (c.add?.chain !== undefined) {
-      const ch = ChainSchema.parse(c.add.chain);
-      if (ch.family === family && ch.table === name) chains.push(chainOf(ch));
-    } else if (c.add?.rule !== undefined) {
-      const r = RuleSchema.parse(c.add.rule);
-      if (r.family === family && r.table === name) rules.push({ chain: r.chain, expr: r.expr });
-    } else if (c.add?.set !== undefined || c.add?.map !== undefined) {
-      // A named set or verdict map (port-map layout); compared through canonicalSet.
-      const kind = c.add.set !== undefined ? "set" : "map";
-      const body = c.add[kind];
-      const n = NamedSchema.parse(body);
-      if (n.family === family && n.table === name) objects.push({ kind, name: n.name, json: body });
-    } else if (c.add?.limit !== undefined) {
-      // A named limit (drop logging), in the shape `nft -j list` prints it (less its handle).
-      const l = NamedSchema.parse(c.add.limit);
-      if (l.family === family && l.table === name) objects.push({ kind: "limit", name: l.name, json: c.add.limit });
+    } else if (add?.chain !== undefined) {
+      const ch = inTable(add.chain, "name");
+      if (!ch) throw unsupported(cmd);
+      if (ours(ch)) chains.push(chainOf(ChainSchema.parse(ch)));
+    } else if (add?.rule !== undefined) {
+      const r = inTable(add.rule, "chain");
+      if (!r || !Array.isArray(r.expr)) throw unsupported(cmd);
+      if (ours(r)) rules.push({ chain: r.chain, expr: r.expr });
+    } else if (add?.set !== undefined || add?.map !== undefined || add?.limit !== undefined) {
+      // Named sets and verdict maps (port-map layout), compared through canonicalSet; named limits (drop
+      // logging), in the shape `nft -j list` prints them (less the handle).
+      const kind = add.set !== undefined ? "set" : add.map !== undefined ? "map" : "limit";
+      const body = add[kind];
+      const n = inTable(body, "name");
+      if (!n) throw unsupported(cmd);
+      if (ours(n)) objects.push({ kind, name: n.name, json: body });
     } else {
       throw unsupported(cmd);
     }

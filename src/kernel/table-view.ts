@@ -38,6 +38,12 @@ export interface ChainView {
   readonly rules: readonly RuleView[];
 }
 
+/** A table both as read (or as a transaction builds it) and as compared. */
+export interface TableState {
+  readonly raw: RawTable;
+  readonly view: TableView;
+}
+
 export interface TableView {
   readonly family: string;
   readonly name: string;

@@ -125,9 +125,12 @@ function summary(r: ApplyResult, target: Target): string {
   const regular = r.regularChains > 0 ? ` and ${r.regularChains} regular chain(s)` : "";
   const chains = r.chains.length ? r.chains.map((c) => `${c.name} ${c.rules} rule(s)`).join(", ") + regular : "no chains";
   const ms = `${Math.round(r.durationMs)} ms`;
-  return r.changed
-    ? `applied table ${r.table} to ${describeTarget(target)}: ${chains}; ${r.ruleCount} rule(s) in one transaction, verified by read-back (${ms})`
-    : `unchanged: table ${r.table} in ${describeTarget(target)} already matches (${chains}); nothing sent, counters kept (${ms})`;
+  if (!r.changed) return `unchanged: table ${r.table} in ${describeTarget(target)} already matches (${chains}); nothing sent, counters kept (${ms})`;
+  if (r.update) {
+    const u = r.update;
+    return `updated table ${r.table} in ${describeTarget(target)} in place: ${u.commands} command(s) in one transaction touching ${u.chains} chain(s) and ${u.sets} set(s) or map(s), the rest and its counters kept; now ${chains}; verified by read-back (${ms})`;
+  }
+  return `applied table ${r.table} to ${describeTarget(target)}: ${chains}; ${r.ruleCount} rule(s) in one transaction, verified by read-back (${ms})`;
 }
 
 interface ApplyCliOptions extends CompileCliOptions, LockoutOptions, SocketOptions {

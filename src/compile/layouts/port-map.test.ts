@@ -33,13 +33,13 @@ const chain = (rs: Ruleset, name: string) => [...rs.chains, ...(rs.regularChains
 const map = (rs: Ruleset, name: string) => rs.maps!.find((m) => m.name === name)!.elements.map((e) => `${e.lo}-${e.hi}:${e.jump}`);
 
 describe("port-map layout: shape", () => {
-  it("block mode: a map per protocol, one chain per document, sets shared by documents with the same sources", () => {
+  it("block mode: a map per protocol, one chain per document, few sources inline, sets shared by documents with the same sources", () => {
     const rs = portMap(
       BLOCK +
         [
-          rule("kubelet", "10250", ["172.20.0.0/24"]),
+          rule("kubelet", "10250", ["172.20.0.0/24", "172.22.0.0/24", "172.24.0.0/24", "172.26.0.0/24", "172.28.0.0/24"]),
           rule("apid", "50000", ["0.0.0.0/0", "::/0"]),
-          rule("trustd", "50001", ["172.20.0.0/24"]),
+          rule("trustd", "50001", ["172.20.0.0/24", "172.22.0.0/24", "172.24.0.0/24", "172.26.0.0/24", "172.28.0.0/24"]),
           rule("etcd", "2379-2380", ["172.20.0.2/32", "172.20.0.3/32", "fd00::/8"]),
           rule("vxlan", "4789", ["172.20.0.0/24"], "udp"),
         ].join("---\n"),
@@ -54,12 +54,13 @@ describe("port-map layout: shape", () => {
     assert.deepEqual(map(rs, "p17_dports"), ["4789-4789:r4"]);
     assert.deepEqual(
       rs.sets!.map((s) => `${s.name} ${s.type} ${s.elements.length}`),
-      ["c0_v4 ipv4_addr 1", "c1_v4 ipv4_addr 1", "c0_v6 ipv6_addr 1"],
+      ["c0_v4 ipv4_addr 5"],
     );
     assert.deepEqual(chain(rs, "r0"), ["ip saddr @c0_v4 counter accept"]);
     assert.deepEqual(chain(rs, "r2"), ["ip saddr @c0_v4 counter accept"], "trustd shares kubelet's set");
     assert.deepEqual(chain(rs, "r1"), ["counter accept"], "the whole of both families: a bare accept");
-    assert.deepEqual(chain(rs, "r3"), ["ip saddr @c1_v4 counter accept", "ip6 saddr @c0_v6 counter accept"]);
+    assert.deepEqual(chain(rs, "r3"), ["ip saddr 172.20.0.2/31 counter accept", "ip6 saddr fd00::/8 counter accept"], "adjacent hosts merge");
+    assert.deepEqual(chain(rs, "r4"), ["ip saddr 172.20.0.0/24 counter accept"]);
     // The documents' rules are replaced by the lookups, in both base chains; prerouting guards with ct state new.
     assert.deepEqual(chain(rs, "ingress").slice(-2), ["tcp dport vmap @p6_dports", "udp dport vmap @p17_dports"]);
     assert.deepEqual(chain(rs, "prerouting").slice(-4), [
@@ -104,8 +105,8 @@ describe("port-map layout: shape", () => {
       ACCEPT + [rule("ssh", "22", ["10.0.0.0/8"]), rule("open", "80", ["0.0.0.0/0", "::/0"]), rule("v6all", "443", ["10.0.0.0/8", "::/0"])].join("---\n"),
     );
     assert.deepEqual(map(rs, "p6_dports"), ["22-22:r0", "443-443:r2"]);
-    assert.deepEqual(chain(rs, "r0"), ["ip saddr @c0_v4 return", "counter drop"], "no IPv6 subnet: all IPv6 is dropped (truth table)");
-    assert.deepEqual(chain(rs, "r2"), ["ip saddr @c0_v4 return", "meta nfproto ipv6 return", "counter drop"]);
+    assert.deepEqual(chain(rs, "r0"), ["ip saddr 10.0.0.0/8 return", "counter drop"], "no IPv6 subnet: all IPv6 is dropped (truth table)");
+    assert.deepEqual(chain(rs, "r2"), ["ip saddr 10.0.0.0/8 return", "meta nfproto ipv6 return", "counter drop"]);
   });
 
   it("protocol 0 goes through chain p0 (nft 1.0.6 cannot list `meta l4proto 0` before a th dport lookup); ICMP ports use th dport", () => {
@@ -119,7 +120,7 @@ describe("port-map layout: shape", () => {
     const log = "apiVersion: ingressfw/v1alpha1\nkind: IngressLogConfig\ndrops: true\n---\n";
     const rs = portMap(log + ACCEPT + rule("ssh", "22", ["10.0.0.0/8"]));
     assert.deepEqual(chain(rs, "r0"), [
-      "ip saddr @c0_v4 return",
+      "ip saddr 10.0.0.0/8 return",
       'limit name "drop-log" log prefix "ingressfw drop NetworkRuleConfig/ssh: " group 100',
       "counter drop",
     ]);
@@ -128,7 +129,7 @@ describe("port-map layout: shape", () => {
 
   it("talos-1.7: no counters, input chain only; no documents: no maps", () => {
     const rs = portMap(BLOCK + rule("ssh", "22", ["10.0.0.0/8"]), { profile: "talos-1.7" });
-    assert.deepEqual(chain(rs, "r0"), ["ip saddr @c0_v4 accept"]);
+    assert.deepEqual(chain(rs, "r0"), ["ip saddr 10.0.0.0/8 accept"]);
     assert.deepEqual(
       rs.chains.map((c) => c.name),
       ["ingress"],

@@ -6,13 +6,14 @@
 //
 //   map p6_dports { type inet_service : verdict; flags interval; elements = { 2379-2380 : jump r0, 7000 : jump o0 } }
 //   chain r0 { ip saddr @c0_v4 counter accept; meta nfproto ipv6 counter accept }   # document 0
+//   chain r1 { ip saddr 10.0.0.0/8 counter accept }                                  # document 1, few sources
 //   chain o0 { ip saddr vmap @o0_v4 }                                                # documents overlapping on 7000
 //   chain r3v { counter accept }                                                     # document 3, source decided
 //   chain ingress { …preamble…; meta l4proto tcp th dport vmap @p6_dports }
 //
-// Each document (NetworkRuleConfig) has its chain r<i>: its source test per family against a named set
-// c<k>_v4 / c<k>_v6 (one per distinct set of sources, shared by the documents admitting exactly those),
-// its counter and its verdict. On ports only it covers, the map jumps straight there. Where documents
+// Each document (NetworkRuleConfig) has its chain r<i>: its source test per family, its counter and its
+// verdict. A family's sources are tested inline when they are a few intervals, else against a named set
+// c<k>_v4 / c<k>_v6 (one per distinct set of sources, shared by the documents admitting exactly those). On ports only it covers, the map jumps straight there. Where documents
 // overlap, the per-rule chain lets the
 // first matching rule decide; o<j> reproduces that with a source verdict map whose disjoint pieces jump
 // to the deciding document's r<i>v chain (counter and verdict only). So every packet is counted by, and
@@ -46,6 +47,8 @@ const FAMILIES: readonly Family[] = [4, 6];
 /** Neither empty nor the whole family: tested with a named set. */
 const partial = (s: IntervalSet, f: Family) => s.length > 0 && !coversAll(s, FAMILY_MAX[f]);
 const PORT_MAX = 65535;
+/** Source sets of up to this many intervals are tested inline, rule by rule (performance.md; docs/verified.md). */
+const INLINE_INTERVALS = 4;
 const PORT_DISPATCH: Origin = { kind: "builtin", id: "port-dispatch" };
 const SOURCE_DISPATCH: Origin = { kind: "builtin", id: "source-dispatch" };
 
@@ -171,6 +174,16 @@ class Builder {
     return set.name;
   }
 
+  /**
+   * The tests admitting sources of family f: one plain comparison per interval when there are few (no set
+   * object: the kernel's named interval sets cost ~16 KiB each and a name search per use, so thousands of
+   * small classes would load in seconds), else one lookup in a named set.
+   */
+  private sourceTests(f: Family, sources: IntervalSet): Expr[][] {
+    if (sources.length <= INLINE_INTERVALS) return sources.map((iv) => [{ type: "addr", field: "saddr", family: f, op: "==", set: [iv], bare: true }]);
+    return [[{ type: "setLookup", field: "saddr", family: f, set: this.sourceSet(f, sources) }]];
+  }
+
   /** The document's final statements: log (accept mode with drop logging), counter, verdict. */
   private verdictRules(d: Doc): KernelRule[] {
     const r = d.rule;
@@ -198,9 +211,7 @@ class Builder {
     else {
       for (const f of FAMILIES) {
         if (whole(f)) tests.push([{ type: "nfproto", family: f }]);
-        else if (partial(familyOf(d.cls.allowed, f), f)) {
-          tests.push([{ type: "setLookup", field: "saddr", family: f, set: this.sourceSet(f, familyOf(d.cls.allowed, f)) }]);
-        }
+        else if (partial(familyOf(d.cls.allowed, f), f)) tests.push(...this.sourceTests(f, familyOf(d.cls.allowed, f)));
       }
     }
     const rules: KernelRule[] =
