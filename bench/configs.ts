@@ -129,10 +129,34 @@ export function probes(n: number, family: Family, pattern: Pattern): Probe[] {
   return list;
 }
 
+/** How the load measurements vary the workload's documents. */
+export interface DocumentVariant {
+  /** Document `edited` admits the other half of its second subnet: the one-rule change of the update measurement. */
+  readonly edited?: number;
+  /** Every document admits one of this many shared classes of SHARED_CLASS_SUBNETS subnets (named sets in port-map). */
+  readonly sharedClasses?: number;
+}
+
+export const SHARED_CLASS_SUBNETS = 8;
+
+/** Subnet j of shared class k: distinct /25s (IPv4) or /49s (IPv6), none adjacent, outside every other rule's. */
+function sharedSubnet(family: Family, k: number, j: number): string {
+  return family === 4 ? `172.${16 + (k % 16)}.${(k >> 4) * 16 + j * 2}.0/25` : `fd0c:${k.toString(16)}:${(j * 2).toString(16)}::/49`;
+}
+
+function variantSubnets(r: BenchRule, i: number, family: Family, v: DocumentVariant): readonly string[] {
+  if (v.sharedClasses !== undefined) return Array.from({ length: SHARED_CLASS_SUBNETS }, (_, j) => sharedSubnet(family, i % v.sharedClasses!, j));
+  if (v.edited !== i) return r.subnets;
+  // The other half of the same /24 (/48): the document's chain changes, nothing else does.
+  const p = parsePrefix(r.subnets[1]);
+  const half = prefixRange(p).hi + 1n;
+  return [r.subnets[0], `${formatAddress(p.family, half)}/${p.bits}`];
+}
+
 /** The workload as Talos machine-config documents (YAML stream). */
-export function benchDocuments(n: number, family: Family, pattern: Pattern): string {
+export function benchDocuments(n: number, family: Family, pattern: Pattern, variant: DocumentVariant = {}): string {
   const docs = ["apiVersion: v1alpha1\nkind: NetworkDefaultActionConfig\ningress: block\n"];
-  for (const r of benchRules(n, family, pattern)) {
+  for (const [i, r] of benchRules(n, family, pattern).entries()) {
     docs.push(
       [
         "apiVersion: v1alpha1",
@@ -144,7 +168,7 @@ export function benchDocuments(n: number, family: Family, pattern: Pattern): str
         `    - ${r.range[0]}-${r.range[1]}`,
         "  protocol: tcp",
         "ingress:",
-        ...r.subnets.map((s) => `  - subnet: ${s}`),
+        ...variantSubnets(r, i, family, variant).map((s) => `  - subnet: ${s}`),
         "",
       ].join("\n"),
     );

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { LAYOUT_NAMES } from "../src/compile/ruleset.js";
-import { PATTERNS } from "./configs.js";
+import { benchDocuments, PATTERNS, type DocumentVariant } from "./configs.js";
 import { chooseClock, hostInfo } from "./host.js";
 import { createLab, deleteLabSync, removeStaleLabs, type Lab } from "./lab.js";
 import {
@@ -18,14 +18,14 @@ import {
   type ConfigLoadMeasurement,
   type EvaluatorMeasurement,
 } from "./measure-cpu.js";
-import { measureLoad, type LoadMeasurement } from "./measure-load.js";
+import { measureLoad, measureUpdate, type LoadMeasurement, type UpdateMeasurement } from "./measure-load.js";
 import { measureTraffic } from "./measure-traffic.js";
 import { DEFAULTS, makePlan, needsRoot, PARTS, patternsFor, PlanError, QUICK, type BenchOptions, type BenchPlan } from "./plan.js";
 import { progress } from "./progress.js";
 import { familyName, memoryText, msText, rateText, renderMarkdown, type BenchResults, type TrafficRow } from "./report.js";
 import { buildSender, removeSender, type Sender } from "./sender.js";
 import { verifyWithEvaluator, verifyWithKernel, type Verification } from "./verify.js";
-import { WorkloadCache } from "./workload.js";
+import { compileBench, configOf, WorkloadCache } from "./workload.js";
 
 const EXIT_USAGE = 64;
 const EXIT_TOOLS = 69;
@@ -107,6 +107,7 @@ interface Collected {
   compile: CompileMeasurement[];
   evaluator: EvaluatorMeasurement[];
   load: LoadMeasurement[];
+  update: UpdateMeasurement[];
   traffic: TrafficRow[];
   errors: string[];
 }
@@ -137,6 +138,9 @@ function measureUserSpace(plan: BenchPlan, cache: WorkloadCache, out: Collected)
   }
 }
 
+/** Classes in the shared-class load workload: documents admit one of a few sets of subnets (named sets in port-map). */
+const SHARED_CLASSES = 10;
+
 async function measureLoads(plan: BenchPlan, cache: WorkloadCache, lab: Lab, out: Collected): Promise<void> {
   const total = plan.sizes.length * plan.families.length * plan.layouts.length;
   let i = 0;
@@ -146,10 +150,21 @@ async function measureLoads(plan: BenchPlan, cache: WorkloadCache, lab: Lab, out
         i++;
         const label = `load ${i}/${total} ${layout} N=${n} ${familyName(family)}`;
         try {
-          const m = await measureLoad(cache.workload(layout, n, family, "miss"), { netns: lab.servers.fw }, plan.loadReps);
+          const target = { netns: lab.servers.fw };
+          const w = cache.workload(layout, n, family, "miss");
+          const m = await measureLoad(w, target, plan.loadReps);
           out.load.push(m);
           progress(
             `${label}: apply ${msText(m.applyMs.median)} ms, nft -j -f ${msText(m.transactionMs.median)} ms, kernel memory ${memoryText(m.kernelMemoryKiB.median)}`,
+          );
+          if (n === 0) continue;
+          const variant = (v: DocumentVariant) => compileBench(configOf(benchDocuments(n, family, "miss", v)), layout);
+          const shared = await measureLoad({ ...w, ruleset: variant({ sharedClasses: SHARED_CLASSES }) }, target, plan.loadReps, "shared");
+          out.load.push(shared);
+          const u = await measureUpdate(w, variant({ edited: Math.floor(n / 2) }), target, plan.loadReps);
+          out.update.push(u);
+          progress(
+            `${label}: ${SHARED_CLASSES} shared classes apply ${msText(shared.applyMs.median)} ms, memory ${memoryText(shared.kernelMemoryKiB.median)}; one document changed: ${u.commands} command(s), ${msText(u.knownMs.median)} ms from the known table, ${msText(u.listedMs.median)} ms listing it`,
           );
         } catch (e) {
           out.errors.push(`${label}: ${brief(e)}`);
@@ -226,7 +241,7 @@ async function run(argv: readonly string[]): Promise<number> {
   const outDir = o.out ?? join("bench-results", timestamp(started));
   const host = await hostInfo();
   const clock = chooseClock(plan.clock, host);
-  const collected: Collected = { configLoad: [], compile: [], evaluator: [], load: [], traffic: [], errors: [] };
+  const collected: Collected = { configLoad: [], compile: [], evaluator: [], load: [], update: [], traffic: [], errors: [] };
   const cache = new WorkloadCache();
   const results = (complete: boolean): BenchResults => ({
     meta: {

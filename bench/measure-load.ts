@@ -5,8 +5,8 @@ import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { renderJson } from "../src/compile/nft-json.js";
-import type { LayoutName } from "../src/compile/ruleset.js";
-import { applyRuleset, removeTable } from "../src/kernel/apply.js";
+import type { LayoutName, Ruleset } from "../src/compile/ruleset.js";
+import { applyRuleset, removeTable, rulesetTable } from "../src/kernel/apply.js";
 import { nft, type Target } from "../src/kernel/exec.js";
 import type { Family } from "../src/net/address.js";
 import { spread, type Spread } from "./stats.js";
@@ -54,6 +54,8 @@ export interface LoadMeasurement {
   readonly layout: LayoutName;
   readonly n: number;
   readonly family: Family;
+  /** distinct: every document its own two subnets (the traffic workloads'); shared: SHARED_CLASS_SUBNETS-subnet classes shared by the documents. */
+  readonly classes: "distinct" | "shared";
   readonly kernelRules: number;
   readonly applyMs: Spread;
   readonly transactionMs: Spread;
@@ -79,17 +81,59 @@ async function loadOnce(w: Workload, target: Target): Promise<LoadSample> {
   return { applyMs, transactionMs, loadedKiB: loaded - before, freedKiB: loaded - after };
 }
 
-export async function measureLoad(w: Workload, target: Target, reps: number): Promise<LoadMeasurement> {
+export async function measureLoad(w: Workload, target: Target, reps: number, classes: LoadMeasurement["classes"] = "distinct"): Promise<LoadMeasurement> {
   const samples: LoadSample[] = [];
   for (let i = 0; i < reps; i++) samples.push(await loadOnce(w, target));
   return {
     layout: w.layout,
     n: w.n,
     family: w.family,
+    classes,
     kernelRules: w.ruleset.chains.reduce((sum, c) => sum + c.rules.length, 0),
     applyMs: spread(samples.map((s) => s.applyMs)),
     transactionMs: spread(samples.map((s) => s.transactionMs)),
     kernelMemoryKiB: spread(samples.map((s) => (s.loadedKiB + s.freedKiB) / 2)),
     samples,
   };
+}
+
+export interface UpdateMeasurement {
+  readonly layout: LayoutName;
+  readonly n: number;
+  readonly family: Family;
+  /** Commands in the update's transaction (one document's sources changed). */
+  readonly commands: number;
+  /** applyRuleset from the table it knows it applied (the daemon's path): update, read back what changed. */
+  readonly knownMs: Spread;
+  /** applyRuleset as the CLI runs it: list the table, update, read the whole table back. */
+  readonly listedMs: Spread;
+}
+
+/**
+ * The cost of changing one document of N already loaded, back and forth: through both paths of
+ * applyRuleset. Every change must be an in-place update (counters of the other documents kept).
+ */
+export async function measureUpdate(w: Workload, edited: Ruleset, target: Target, reps: number): Promise<UpdateMeasurement> {
+  await removeTable(target, w.ruleset.table);
+  await applyRuleset(target, w.ruleset);
+  const tables = [rulesetTable(w.ruleset), rulesetTable(edited)] as const;
+  const rulesets = [w.ruleset, edited] as const;
+  const known: number[] = [];
+  const listed: number[] = [];
+  let commands = 0;
+  let at = 0;
+  const step = async (useKnown: boolean) => {
+    const to = 1 - at;
+    const r = await applyRuleset(target, rulesets[to]!, useKnown ? { known: tables[at] } : {});
+    if (!r.update) throw new Error(`changing one document of ${w.n} was not an in-place update`);
+    commands = r.update.commands;
+    at = to;
+    return r.durationMs;
+  };
+  for (let i = 0; i < reps; i++) {
+    known.push(await step(true), await step(true));
+    listed.push(await step(false), await step(false));
+  }
+  await removeTable(target, w.ruleset.table);
+  return { layout: w.layout, n: w.n, family: w.family, commands, knownMs: spread(known), listedMs: spread(listed) };
 }

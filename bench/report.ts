@@ -3,7 +3,7 @@ import type { Family } from "../src/net/address.js";
 import { PATTERNS, type Pattern } from "./configs.js";
 import type { HostInfo } from "./host.js";
 import type { CompileMeasurement, ConfigLoadMeasurement, EvaluatorMeasurement } from "./measure-cpu.js";
-import type { LoadMeasurement } from "./measure-load.js";
+import type { LoadMeasurement, UpdateMeasurement } from "./measure-load.js";
 import type { TrafficMeasurement } from "./measure-traffic.js";
 import type { BenchPlan } from "./plan.js";
 import { median } from "./stats.js";
@@ -36,6 +36,8 @@ export interface BenchResults {
   readonly compile: readonly CompileMeasurement[];
   readonly evaluator: readonly EvaluatorMeasurement[];
   readonly load: readonly LoadMeasurement[];
+  /** Changing one document of N loaded ones (absent in results of earlier versions). */
+  readonly update?: readonly UpdateMeasurement[];
   readonly traffic: readonly TrafficRow[];
   /** Measurements that could not be made, with the reason. */
   readonly errors: readonly string[];
@@ -161,15 +163,45 @@ function loadSection(r: BenchResults): string[] {
     "",
   ];
   const header = ["family", "N", ...layouts.flatMap((l) => [`${l} apply ms`, `${l} nft -j -f ms`, `${l} memory`])];
-  const ordered = [...r.load].sort((a, b) => a.family - b.family || a.n - b.n);
+  const load = (classes: LoadMeasurement["classes"]) => r.load.filter((m) => (m.classes ?? "distinct") === classes);
+  const ordered = [...load("distinct")].sort((a, b) => a.family - b.family || a.n - b.n);
   const body = distinct(ordered, (m) => `${m.family} ${m.n}`).map(({ family, n }) => {
     const cells = layouts.flatMap((l) => {
-      const m = r.load.find((x) => x.layout === l && x.family === family && x.n === n);
+      const m = load("distinct").find((x) => x.layout === l && x.family === family && x.n === n);
       return m ? [msText(m.applyMs.median), msText(m.transactionMs.median), memoryText(m.kernelMemoryKiB.median)] : ["–", "–", "–"];
     });
     return [familyName(family), String(n), ...cells];
   });
   out.push(...table(header, body), "");
+  const updates = r.update ?? [];
+  if (updates.length === 0 && load("shared").length === 0) return out;
+  out.push(
+    "Shared classes: the same N documents, each admitting one of 10 classes of 8 subnets (port-map: 10 named sets instead of per-document tests). One document changed: the miss workload loaded, then one document's sources changed back and forth; `known` = applyRuleset from the table it last applied (the daemon's path: no listing first, the touched chains and sets read back), `listed` = as the CLI runs it (list the table, update, read it all back). Every change was an in-place update of the given number of commands.",
+    "",
+  );
+  const uHeader = [
+    "family",
+    "N",
+    ...layouts.flatMap((l) => [`${l} shared apply ms`, `${l} shared memory`, `${l} change: commands`, `${l} change known ms`, `${l} change listed ms`]),
+  ];
+  const uBody = distinct(
+    [...load("shared"), ...updates].sort((a, b) => a.family - b.family || a.n - b.n),
+    (m) => `${m.family} ${m.n}`,
+  ).map(({ family, n }) => {
+    const cells = layouts.flatMap((l) => {
+      const m = load("shared").find((x) => x.layout === l && x.family === family && x.n === n);
+      const u = updates.find((x) => x.layout === l && x.family === family && x.n === n);
+      return [
+        m ? msText(m.applyMs.median) : "–",
+        m ? memoryText(m.kernelMemoryKiB.median) : "–",
+        u ? String(u.commands) : "–",
+        u ? msText(u.knownMs.median) : "–",
+        u ? msText(u.listedMs.median) : "–",
+      ];
+    });
+    return [familyName(family), String(n), ...cells];
+  });
+  out.push(...table(uHeader, uBody), "");
   return out;
 }
 

@@ -30,8 +30,12 @@ export function benchFileName(n: number, family: Family, pattern: Pattern): stri
 
 /** Decode and validate the bench's documents; any error is a bug in the generator. */
 export function loadBenchConfig(n: number, family: Family, pattern: Pattern): FirewallConfig {
-  const file = benchFileName(n, family, pattern);
-  const { config, diagnostics } = loadConfig([{ file, text: benchDocuments(n, family, pattern) }]);
+  return configOf(benchDocuments(n, family, pattern), benchFileName(n, family, pattern));
+}
+
+/** Decode and validate generated documents; any error is a bug in the generator. */
+export function configOf(text: string, file = "bench.yaml"): FirewallConfig {
+  const { config, diagnostics } = loadConfig([{ file, text }]);
   const errors = diagnostics.filter((d) => d.severity === "error");
   if (errors.length > 0) throw new Error(`the bench generated an invalid configuration: ${formatDiagnostic(errors[0]!)}`);
   return config;
