@@ -2,7 +2,7 @@
 import { parsePrefix, type Address, type Prefix } from "../net/address.js";
 import { FAMILY_BITS } from "../net/address.js";
 import { effectiveDefaultAction, type ClusterInfo, type FirewallConfig, type RuleConfig } from "../config/model.js";
-import type { AddrMatch, IrChain, IrRule, IrTable, Verdict } from "./ir.js";
+import type { AddrMatch, IrChain, IrRule, IrTable } from "./ir.js";
 import { addDropLogging } from "./drop-log.js";
 import { PREROUTING_PRIORITY, type Profile } from "./profiles.js";
 
@@ -24,14 +24,20 @@ export function clusterNetworkExists(main: ClusterInfo | null, profile: Profile)
   return profile.clusterNetworkNeedsKey ? main.hasClusterNetwork : true;
 }
 
-function userMatch(rule: RuleConfig, invert: boolean): Pick<IrRule, "l4" | "src"> {
+/** A document's match and verdict, without the chain's guards; shared by its rules in both chains. */
+function userRule(rule: RuleConfig, block: boolean, counter: boolean): IrRule {
+  const include: Prefix[] = [];
+  const exclude: Prefix[] = [];
+  for (const e of rule.ingress) {
+    if (e.subnet) include.push(e.subnet);
+    if (e.except) exclude.push(e.except);
+  }
   return {
-    l4: { protocol: rule.protocol, dports: [...rule.ports].sort((a, b) => a.lo - b.lo).map(({ lo, hi }) => ({ lo, hi })) },
-    src: {
-      include: rule.ingress.flatMap((e) => (e.subnet ? [e.subnet] : [])),
-      exclude: rule.ingress.flatMap((e) => (e.except ? [e.except] : [])),
-      invert,
-    },
+    l4: { protocol: rule.protocol, dports: rule.ports.map(({ lo, hi }) => ({ lo, hi })).sort((a, b) => a.lo - b.lo) },
+    src: { include, exclude, invert: !block },
+    counter,
+    verdict: block ? "accept" : "drop",
+    origin: { kind: "rule", name: rule.name, pos: rule.pos },
   };
 }
 
@@ -46,7 +52,6 @@ export function buildIr(cfg: FirewallConfig, opts: BuildOptions): IrTable {
 
   const block = mode === "block";
   const counter = profile.counters;
-  const userVerdict: Verdict = block ? "accept" : "drop";
   const trusted: IrRule = {
     iifname: { names: TRUSTED_INTERFACES, negate: false },
     counter,
@@ -98,9 +103,8 @@ export function buildIr(cfg: FirewallConfig, opts: BuildOptions): IrTable {
       });
     }
   }
-  for (const rule of cfg.rules) {
-    ingress.push({ ...userMatch(rule, !block), counter, verdict: userVerdict, origin: { kind: "rule", name: rule.name, pos: rule.pos } });
-  }
+  const userRules = cfg.rules.map((rule) => userRule(rule, block, counter));
+  for (const r of userRules) ingress.push(r);
 
   const chains: IrChain[] = [{ name: "ingress", hook: "input", priority: profile.ingressPriority, policy: block ? "drop" : "accept", rules: ingress }];
 
@@ -109,13 +113,7 @@ export function buildIr(cfg: FirewallConfig, opts: BuildOptions): IrTable {
     const pre: IrRule[] = [
       trusted,
       { dst: notForNode, counter, verdict: "accept", origin: { kind: "builtin", id: "not-for-node" } },
-      ...cfg.rules.map((rule): IrRule => ({
-        ctState: ["new"],
-        ...userMatch(rule, !block),
-        counter,
-        verdict: userVerdict,
-        origin: { kind: "rule", name: rule.name, pos: rule.pos },
-      })),
+      ...userRules.map((r): IrRule => ({ ctState: ["new"], ...r })),
     ];
     if (block) {
       pre.push(

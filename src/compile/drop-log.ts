@@ -94,10 +94,13 @@ export function policyLogRule(log: DropLog): KernelRule {
 
 /** A chain's kernel rules with its log rules placed: right before each logged drop, and last for a logged policy. */
 export function withLogRules(chain: IrChain, lower: (rule: IrRule) => KernelRule[]): KernelRule[] {
-  const out = chain.rules.flatMap((r) => {
-    const log = r.log;
-    return log ? lower(r).flatMap((k) => [...logRulesFor([k], log), k]) : lower(r);
-  });
+  const out: KernelRule[] = [];
+  for (const r of chain.rules) {
+    for (const k of lower(r)) {
+      if (r.log) out.push(logRuleFor(k, r.log));
+      out.push(k);
+    }
+  }
   if (chain.policyLog) out.push(policyLogRule(chain.policyLog));
   return out;
 }

@@ -1,12 +1,18 @@
 // One IR rule → 0, 1 or 2 kernel rules: the IPv4/IPv6 truth table of §5.6, quirk included, and the
 // pre/family/post assembly of §5.7.
 import { FAMILY_MAX, type Family } from "../net/address.js";
-import { coversAll, normalize } from "../net/interval.js";
+import { coversAll, normalize, type IntervalSet } from "../net/interval.js";
 import { familySet } from "../net/source-set.js";
-import type { AddrMatch, IrRule } from "./ir.js";
+import type { IrRule } from "./ir.js";
 import type { Expr, KernelRule } from "./ruleset.js";
 
 const FAMILIES: readonly Family[] = [4, 6];
+
+type Coverage = "none" | "some" | "all";
+
+function coverage(set: IntervalSet, f: Family): Coverage {
+  return set.length === 0 ? "none" : coversAll(set, FAMILY_MAX[f]) ? "all" : "some";
+}
 
 export function lowerRule(rule: IrRule): KernelRule[] {
   const pre: Expr[] = [];
@@ -27,30 +33,30 @@ export function lowerRule(rule: IrRule): KernelRule[] {
   if (rule.counter) post.push({ type: "counter" });
   post.push({ type: "verdict", verdict: rule.verdict });
 
-  const matches = (
-    [
-      ["saddr", rule.src],
-      ["daddr", rule.dst],
-    ] as const
-  ).filter((m): m is readonly ["saddr" | "daddr", AddrMatch] => m[1] !== undefined);
-  if (matches.length === 0) return [{ exprs: [...pre, ...post], origin: rule.origin }];
+  if (!rule.src && !rule.dst) return [{ exprs: [...pre, ...post], origin: rule.origin }];
 
-  const activated = new Map<Family, Expr[]>();
-  for (const [field, match] of matches) {
+  // Per family: absent until a match activates it, then its address tests.
+  const tests: Partial<Record<Family, Expr[]>> = {};
+  for (const [field, match] of [
+    ["saddr", rule.src],
+    ["daddr", rule.dst],
+  ] as const) {
+    if (!match) continue;
     const sets = { 4: familySet(match.include, match.exclude, 4), 6: familySet(match.include, match.exclude, 6) };
-    const all = (f: Family) => coversAll(sets[f], FAMILY_MAX[f]);
-    const none = (f: Family) => sets[f].length === 0;
-    if (!match.invert && none(4) && none(6)) return [];
-    if (match.invert && all(4) && all(6)) return [];
+    const cover = { 4: coverage(sets[4], 4), 6: coverage(sets[6], 6) };
+    // What does not activate a family: nothing to match, or (inverted) nothing to exclude.
+    const inactive: Coverage = match.invert ? "all" : "none";
+    if (cover[4] === inactive && cover[6] === inactive) return [];
     for (const f of FAMILIES) {
-      if (match.invert ? all(f) : none(f)) continue; // this match does not activate F
-      const tests = activated.get(f) ?? [];
-      activated.set(f, tests);
-      if (!none(f) && !all(f)) tests.push({ type: "addr", field, family: f, op: match.invert ? "!=" : "==", set: sets[f] });
+      if (cover[f] === inactive) continue;
+      const familyTests = (tests[f] ??= []);
+      if (cover[f] === "some") familyTests.push({ type: "addr", field, family: f, op: match.invert ? "!=" : "==", set: sets[f] });
     }
   }
-  return FAMILIES.filter((f) => activated.has(f)).map((f) => ({
-    exprs: [...pre, { type: "nfproto", family: f }, ...activated.get(f)!, ...post],
-    origin: rule.origin,
-  }));
+  const out: KernelRule[] = [];
+  for (const f of FAMILIES) {
+    const familyTests = tests[f];
+    if (familyTests) out.push({ exprs: [...pre, { type: "nfproto", family: f }, ...familyTests, ...post], origin: rule.origin });
+  }
+  return out;
 }

@@ -1,5 +1,5 @@
 // NetworkRuleConfig decoding (§3.4) followed by Talos's validation (§4.2).
-import { isMap, isScalar, isSeq, type Node, type YAMLMap } from "yaml";
+import { isMap, isScalar, isSeq, type Node } from "yaml";
 import type { Diagnostic, SourcePos } from "./diagnostics.js";
 import { decodeEnum, decodePort, decodePrefix } from "./decode-fields.js";
 import { PROTOCOL_NAMES, type IngressEntry, type PortRange, type ProtocolNumber, type RuleConfig } from "./model.js";
@@ -23,10 +23,9 @@ export function ruleDocId(name: string): string {
   return `${RULE_KIND}/${name}`;
 }
 
-export function decodeRule(ctx: DocContext, root: YAMLMap, docPos: SourcePos, rootDiags: Diagnostic[]): DecodedRule {
+/** `entries` are the root mapping's; the caller collected its duplicate keys into rootDiags. */
+export function decodeRule(ctx: DocContext, entries: readonly Entry[], docPos: SourcePos, rootDiags: Diagnostic[]): DecodedRule {
   const diags: Diagnostic[] = [];
-  // The caller collected the root's duplicate keys into rootDiags already.
-  const entries = mapEntries(ctx, root, () => {}, docPos);
   const nameEntry = entries.find((e) => e.key === "name");
   let name = "";
   if (nameEntry && nameEntry.value && isScalar(nameEntry.value)) name = scalarText(ctx, nameEntry.value);

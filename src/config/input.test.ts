@@ -131,6 +131,17 @@ describe("YAML streams (§3.1)", () => {
     );
   });
 
+  it("a syntax error in a later document drops what the stream's earlier documents said, errors included", () => {
+    const invalid = "apiVersion: v1alpha1\nkind: NetworkRuleConfig\nname: early\n";
+    const r = loadConfig([{ file: "bad.yaml", text: invalid + "---\n" + rule("valid", 1) + "---\nname: [unclosed\n" }]);
+    assert.ok(r.diagnostics.length >= 1);
+    assert.ok(
+      r.diagnostics.every((d) => d.docId === undefined && d.pos.line >= 10),
+      r.diagnostics.map(formatDiagnostic).join("\n"),
+    );
+    assert.deepEqual(r.config.rules, []);
+  });
+
   it("lists every syntax error the parser reports, each at its line", () => {
     const r = loadConfig([{ file: "bad.yaml", text: 'b: [\n---\nc: "unterminated\n' }]);
     assert.deepEqual(

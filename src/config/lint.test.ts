@@ -194,6 +194,26 @@ describe("lintConfig", () => {
     expectNone(lint(stream(rule("x", { protocol: null }), rule("y", { protocol: null }))), "W007");
   });
 
+  it("W007: one warning per earlier rule, in document order, however many of their ranges overlap", () => {
+    const text = stream(
+      BLOCK,
+      rule("a", { ports: "[80]" }),
+      rule("b", { ports: '[443, "1000-2000"]' }),
+      rule("c", { ports: "[443, 1500]" }),
+      rule("d", { ports: '["70-90", "1400-1600"]' }),
+    );
+    const effect = "in block mode a source allowed by either gets in (union)";
+    assert.deepEqual(
+      withCode(lint(text), "W007").map((d) => `${d.docId}: ${d.message}`),
+      [
+        `NetworkRuleConfig/c: rules b and c both cover tcp/443-443,1500-1500: ${effect}`,
+        `NetworkRuleConfig/d: rules a and d both cover tcp/80-80: ${effect}`,
+        `NetworkRuleConfig/d: rules b and d both cover tcp/1400-1600: ${effect}`,
+        `NetworkRuleConfig/d: rules c and d both cover tcp/1500-1500: ${effect}`,
+      ],
+    );
+  });
+
   it("W008: no ingress subnets, worded by mode", () => {
     const absent = rule("closed", { ingress: null });
     expectOne(lint(absent), "W008", {

@@ -19,10 +19,11 @@ export interface LintOptions {
 
 export function lintConfig(cfg: FirewallConfig, opts: LintOptions): Diagnostic[] {
   const mode = effectiveDefaultAction(cfg);
+  const overlaps = overlapLints(cfg.rules, mode);
   const ruleLints = cfg.rules.flatMap((rule, i) => {
-    const findings = [...portLints(rule), ...overlapLints(rule, cfg.rules.slice(0, i), mode), ...sourceLints(rule, mode)];
+    const findings = [...portLints(rule), ...overlaps[i]!, ...sourceLints(rule, mode)];
     const docId = ruleDocId(rule.name);
-    return findings.sort((a, b) => a.code.localeCompare(b.code)).map((f): Diagnostic => ({ severity: "warning", docId, ...f }));
+    return findings.sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0)).map((f): Diagnostic => ({ severity: "warning", docId, ...f }));
   });
   return [...configWideLints(cfg, opts.profile), ...ignoredDocumentLints(cfg.ignored, opts.verbose), ...ruleLints];
 }

@@ -25,12 +25,13 @@ export function validateRule(rule: RuleConfig, failures: DecodeFailures): Valida
   if (rule.ports.length === 0) {
     if (!failures.portsFailed) out.push({ pos: rule.portsPos, path: "portSelector.ports", message: "portSelector.ports is required" });
   } else {
-    // Stable sort by lo: equal lo keeps document order, so the later-written range is reported.
-    const sorted = [...rule.ports].sort((a, b) => a.lo - b.lo);
-    sorted.forEach((r, i) => {
-      const path = `portSelector.ports[${rule.ports.indexOf(r)}]`;
+    // Indexes stably sorted by lo: equal lo keeps document order, so the later-written range is reported.
+    const order = rule.ports.map((_, i) => i).sort((a, b) => rule.ports[a]!.lo - rule.ports[b]!.lo);
+    order.forEach((index, i) => {
+      const r = rule.ports[index]!;
+      const path = `portSelector.ports[${index}]`;
       if (r.lo > r.hi) out.push({ pos: r.pos, path, message: `invalid port range: ${r.lo}-${r.hi}` });
-      const prev = sorted[i - 1];
+      const prev = i > 0 ? rule.ports[order[i - 1]!] : undefined;
       if (prev && (r.lo === prev.lo || r.lo <= prev.hi)) {
         out.push({
           pos: r.pos,

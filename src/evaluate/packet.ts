@@ -8,11 +8,9 @@ export const PROTO_TCP = 6;
 export const PROTO_UDP = 17;
 export const PROTO_ICMPV6 = 58;
 
-/** Protocols whose transport header carries the destination port at bytes 2..3. */
-const PORT_PROTOCOLS: ReadonlySet<number> = new Set([PROTO_TCP, PROTO_UDP, 33 /* dccp */, 132 /* sctp */, 136 /* udplite */]);
-
+/** Whether the protocol's transport header carries the destination port at bytes 2..3 (on every decision: no set lookup). */
 export function hasPorts(protocol: number): boolean {
-  return PORT_PROTOCOLS.has(protocol);
+  return protocol === PROTO_TCP || protocol === PROTO_UDP || protocol === 33 /* dccp */ || protocol === 132 /* sctp */ || protocol === 136; /* udplite */
 }
 
 export function isIcmp(protocol: number): boolean {

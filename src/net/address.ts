@@ -26,8 +26,9 @@ export interface Prefix {
 
 export class AddressParseError extends Error {}
 
+/** A valid dotted quad as an integer: the octets are combined as a number, one bigint at the end. */
 function ipv4ToBigint(text: string): bigint {
-  return text.split(".").reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n);
+  return BigInt(text.split(".").reduce((acc, part) => acc * 256 + Number(part), 0));
 }
 
 function ipv6ToBigint(text: string): bigint {
@@ -43,7 +44,7 @@ function ipv6ToBigint(text: string): bigint {
   const rightGroups = right === undefined ? [] : right ? right.split(":") : [];
   const missing = 8 - leftGroups.length - rightGroups.length;
   const groups = [...leftGroups, ...Array<string>(right === undefined ? 0 : missing).fill("0"), ...rightGroups];
-  let value = groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
+  let value = BigInt(`0x${groups.map((g) => g.padStart(4, "0")).join("")}`);
   if (tailV4 !== null) value = (value & ~0xffffffffn) | tailV4;
   return value;
 }
@@ -80,15 +81,23 @@ export function parsePrefix(text: string): Prefix {
   return { family: addr!.family, addr: addr!.value, bits, text };
 }
 
+/** Host and network masks by prefix length, built once: prefixRange runs for every prefix of every compile. */
+function masks(family: Family): { host: bigint[]; net: bigint[] } {
+  const host = Array.from({ length: FAMILY_BITS[family] + 1 }, (_, bits) => (1n << BigInt(FAMILY_BITS[family] - bits)) - 1n);
+  return { host, net: host.map((h) => FAMILY_MAX[family] ^ h) };
+}
+
+const MASKS: Record<Family, { host: bigint[]; net: bigint[] }> = { 4: masks(4), 6: masks(6) };
+
+/** The host bits of a prefix length (0..FAMILY_BITS[family]). */
 export function hostMask(family: Family, bits: number): bigint {
-  return (1n << BigInt(FAMILY_BITS[family] - bits)) - 1n;
+  return MASKS[family].host[bits]!;
 }
 
 /** The first and last address of a prefix (host bits masked off). */
 export function prefixRange(p: Prefix): { lo: bigint; hi: bigint } {
-  const host = hostMask(p.family, p.bits);
-  const lo = p.addr & ~host & FAMILY_MAX[p.family];
-  return { lo, hi: lo | host };
+  const lo = p.addr & MASKS[p.family].net[p.bits]!;
+  return { lo, hi: lo | MASKS[p.family].host[p.bits]! };
 }
 
 export function hasHostBits(p: Prefix): boolean {

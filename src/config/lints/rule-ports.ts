@@ -31,20 +31,62 @@ function portSet(rule: RuleConfig): IntervalSet {
   return normalize(rule.ports.map((p) => ({ lo: BigInt(p.lo), hi: BigInt(p.hi) })));
 }
 
+/** A port interval of one rule, for the sweep below. */
+interface Span {
+  readonly lo: bigint;
+  readonly hi: bigint;
+  readonly rule: number;
+}
+
 /**
- * W007 for `rule` against every earlier rule with the same protocol and overlapping ports (§5.8). Rules
- * without a protocol are left out: they match nothing, so how they combine does not matter (W002).
+ * For each rule, the earlier rules (ascending) of the same protocol with a port interval overlapping one
+ * of its own. A sweep over the intervals sorted by start: whatever is still open when an interval starts
+ * overlaps it, so the work is the sorting plus the pairs found, not every pair of rules.
  */
-export function overlapLints(rule: RuleConfig, earlier: readonly RuleConfig[], mode: DefaultAction): Finding[] {
-  const proto = PROTOCOL_TEXT.get(rule.protocol);
-  if (!rule.protocolSet || proto === undefined) return [];
+function overlappingEarlier(rules: readonly RuleConfig[], sets: readonly IntervalSet[]): number[][] {
+  const byProtocol = new Map<number, Span[]>();
+  rules.forEach((rule, i) => {
+    if (!rule.protocolSet) return;
+    const spans = byProtocol.get(rule.protocol) ?? [];
+    byProtocol.set(rule.protocol, spans);
+    for (const iv of sets[i]!) if (iv.lo <= iv.hi) spans.push({ lo: iv.lo, hi: iv.hi, rule: i });
+  });
+  const earlier = rules.map((): number[] => []);
+  for (const spans of byProtocol.values()) {
+    spans.sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0));
+    let open: Span[] = [];
+    for (const cur of spans) {
+      open = open.filter((o) => o.hi >= cur.lo);
+      for (const o of open) {
+        if (o.rule < cur.rule) earlier[cur.rule]!.push(o.rule);
+        else if (o.rule > cur.rule) earlier[o.rule]!.push(cur.rule);
+      }
+      open.push(cur);
+    }
+  }
+  // A pair of rules is found once per pair of overlapping intervals.
+  return earlier.map((list) => [...new Set(list)].sort((a, b) => a - b));
+}
+
+/**
+ * W007 for each rule (in rule order) against every earlier rule with the same protocol and overlapping
+ * ports (§5.8). Rules without a protocol are left out: they match nothing, so how they combine does not
+ * matter (W002).
+ */
+export function overlapLints(rules: readonly RuleConfig[], mode: DefaultAction): Finding[][] {
   const effect =
     mode === "accept" ? "in accept mode a source must be allowed by both (intersection)" : "in block mode a source allowed by either gets in (union)";
-  return earlier.flatMap((other) => {
-    if (!other.protocolSet || other.protocol !== rule.protocol) return [];
-    const shared = intersect(portSet(other), portSet(rule));
-    if (shared.length === 0) return [];
-    const ports = shared.map((r) => `${r.lo}-${r.hi}`).join(",");
-    return [{ code: "W007", pos: rule.portsPos, message: `rules ${other.name} and ${rule.name} both cover ${proto}/${ports}: ${effect}` }];
+  const sets = rules.map(portSet);
+  return overlappingEarlier(rules, sets).map((earlier, i) => {
+    const rule = rules[i]!;
+    const proto = PROTOCOL_TEXT.get(rule.protocol);
+    if (proto === undefined) return [];
+    return earlier.flatMap((j) => {
+      const other = rules[j]!;
+      const shared = intersect(sets[j]!, sets[i]!);
+      if (shared.length === 0) return [];
+      const ports = shared.map((r) => `${r.lo}-${r.hi}`).join(",");
+      return [{ code: "W007", pos: rule.portsPos, message: `rules ${other.name} and ${rule.name} both cover ${proto}/${ports}: ${effect}` }];
+    });
   });
 }
