@@ -180,7 +180,7 @@ describe("apply, diff, status, remove", { skip }, () => {
     const r = await cli("apply", ...PER_RULE, "--netns", lab.server, "--state-dir", stateDir, "--node-address", "10.77.0.99", base);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^node addresses \(given\): 10\.77\.0\.99$/m);
-    assert.match(r.stdout, /^applied /m);
+    assert.match(r.stdout, /^(applied|updated) /m, "drift repaired: rebuilt or updated in place");
     assert.match(nftIn(lab.server, ["list", "chain", "inet", "talos", "prerouting"]), /ip daddr != 10\.77\.0\.99 counter/);
     assert.doesNotMatch(nftIn(lab.server, ["list", "table", "inet", "talos"]), /dport 22/);
     assert.equal((await status()).drift?.drifted, false);
