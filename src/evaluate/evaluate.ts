@@ -1,10 +1,11 @@
 // The packet evaluator: interprets the compiled kernel-level Ruleset (the Expr lists that are loaded,
 // not the YAML, not the IR) for one packet and says which verdict the kernel reaches and which rule
-// (or chain policy) decides it. Pure; per-ruleset preparation is cached, so a decision allocates
-// little more than its result.
+// (or chain policy) decides it. Pure: the preparation cached per ruleset (prepare.ts) and the scratch
+// state a decision reuses are not observable, and a decision met before allocates next to nothing.
 import type { Hook, PortSpan, Verdict } from "../compile/ir.js";
 import type { KernelRule, Ruleset } from "../compile/ruleset.js";
 import type { Origin } from "../compile/ir.js";
+import { resetKey } from "./lookup.js";
 import { hasPorts, transportBytes23, transportBytes23Name, type Packet } from "./packet.js";
 import {
   addrTarget,
@@ -20,7 +21,7 @@ import {
   type PreparedRule,
   type VerdictAction,
 } from "./prepare.js";
-import { MATCH, NEEDS_TH23, NO_MATCH, runTest, type MatchResult, type Subject, type Test } from "./tests.js";
+import { MATCH, NEEDS_TH23, NO_MATCH, runTest, type MatchResult, type Subject, type Test } from "./match.js";
 
 export interface RateLimit {
   readonly rate: number;
@@ -133,10 +134,8 @@ function see(s: Subject, pkt: Packet, daddr: bigint, th23: number | undefined): 
   s.ctState = pkt.ctState;
   s.protocol = pkt.protocol;
   s.icmpType = pkt.icmpType;
-  s.src = pkt.src;
-  s.daddr = daddr;
-  s.srcApprox = NaN;
-  s.daddrApprox = NaN;
+  resetKey(s.src, pkt.src);
+  resetKey(s.daddr, daddr);
   s.th23 = th23;
   return s;
 }
@@ -205,7 +204,7 @@ function walk(
         else if (a.kind === "portMap") {
           if (s.th23 === undefined) return null;
           target = portTarget(a.map, s.th23);
-        } else if (a.family === s.family) target = addrTarget(a.map, s); // `ip saddr` implies the family
+        } else if (a.family === s.family) target = addrTarget(a.map, s.src); // `ip saddr` implies the family
         if (target === undefined) continue; // no element: the rule does not match
         if (depth >= MAX_JUMP_DEPTH) throw new Error(`evaluator: jumps nest deeper than ${MAX_JUMP_DEPTH} chains`);
         frames.next[depth - 1] = ri;

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { contains, normalize, type IntervalSet } from "../net/interval.js";
-import { approxIndex, bigIndex, bigIntervals, numberIndex, numberIntervals } from "./lookup.js";
+import { addrIndex, approxIndex, bigIndex, bigIntervals, newKey, numberIndex, numberIntervals, resetKey } from "./lookup.js";
 
 /** Keys at and around every end of the set, and some elsewhere. */
 function probes(set: IntervalSet, extra: readonly bigint[]): bigint[] {
@@ -17,14 +17,22 @@ function setOf(ends: readonly [bigint, bigint][]): IntervalSet {
 
 function agrees(set: IntervalSet, keys: readonly bigint[]): void {
   const t = bigIntervals(set);
-  for (const key of keys) {
-    const expected = contains(set, key);
+  for (const value of keys) {
+    const expected = contains(set, value);
+    // addrIndex with a fresh key, and with one already searched often enough to have been converted.
+    const used = newKey();
+    resetKey(used, value);
+    for (let i = 0; i < 8; i++) addrIndex(t, used);
+    const fresh = newKey();
+    resetKey(fresh, value);
     for (const [name, i] of [
-      ["bigIndex", bigIndex(t, key)],
-      ["approxIndex", approxIndex(t, key, Number(key))],
+      ["bigIndex", bigIndex(t, value)],
+      ["approxIndex", approxIndex(t, value, Number(value))],
+      ["addrIndex", addrIndex(t, fresh)],
+      ["addrIndex (converted key)", addrIndex(t, used)],
     ] as const) {
-      assert.equal(i >= 0, expected, `${name} ${key}`);
-      if (i >= 0) assert.ok(set[i]!.lo <= key && key <= set[i]!.hi, `${name} ${key}: the interval holding it`);
+      assert.equal(i >= 0, expected, `${name} ${value}`);
+      if (i >= 0) assert.ok(set[i]!.lo <= value && value <= set[i]!.hi, `${name} ${value}: the interval holding it`);
     }
   }
 }

@@ -1,10 +1,12 @@
 // Interval lookups for the evaluator's hot path: sorted, disjoint intervals as parallel arrays of their
-// ends, searched by bisection without allocating. Ports are numbers. Addresses are bigints, which V8
-// compares an order of magnitude slower than doubles, so a search can run on the nearest doubles of the
+// ends, searched by bisection without allocating. Ports are numbers. Addresses are bigints; V8 compares
+// two bigints several times slower than two doubles, so a search can run on the nearest doubles of the
 // key and the ends instead: rounding keeps order (a < b implies Number(a) <= Number(b)), so a double that
 // differs from an end's decides the comparison, and only one equal to it leaves it to the bigints. For
 // IPv4 the doubles are exact; for IPv6 they keep the top 53 bits, so the ends of a short prefix often
-// round alike and comparing the bigints directly is cheaper unless the list is long.
+// round alike. Converting the key (Number(bigint)) costs about as much as a dozen bigint comparisons: it
+// is made once per key, when a long list is searched or after a few short IPv4 ones (a per-rule chain
+// searches one short set per rule).
 
 /** Sorted, disjoint intervals of ports (or other values below 2^53) as numbers. */
 export interface NumberIntervals {
@@ -18,12 +20,24 @@ export interface BigIntervals {
   readonly hi: readonly bigint[];
   readonly loApprox: Float64Array;
   readonly hiApprox: Float64Array;
-  /** Search with approxIndex: every end is exact as a double (IPv4), or the list is long enough to pay for converting the key. */
-  readonly viaDoubles: boolean;
+  /** Every end is exact as a double (IPv4). */
+  readonly exact: boolean;
+  /** Long enough that a search on the doubles pays for converting the key. */
+  readonly long: boolean;
 }
 
-/** List lengths up to which comparing bigints is cheaper than converting the key (IPv6). */
-const BIGINT_ONLY_MAX = 32;
+/** An address to look up, with its double once made (NaN until then) and the searches made without it. */
+export interface AddrKey {
+  value: bigint;
+  approx: number;
+  bigintSearches: number;
+}
+
+/** Lists longer than this are searched on the doubles. */
+const LONG = 32;
+/** Short exact lists searched with a key before converting it pays. */
+const SEARCHES_BEFORE_CONVERTING = 4;
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 
 type BigInterval = { readonly lo: bigint; readonly hi: bigint };
 
@@ -37,11 +51,21 @@ export function bigIntervals(set: readonly BigInterval[]): BigIntervals {
     hi: set.map((iv) => iv.hi),
     loApprox: Float64Array.from(set, (iv) => Number(iv.lo)),
     hiApprox: Float64Array.from(set, (iv) => Number(iv.hi)),
-    viaDoubles: set.length > BIGINT_ONLY_MAX || set.every((iv) => iv.hi <= MAX_EXACT),
+    exact: set.every((iv) => iv.hi <= MAX_EXACT),
+    long: set.length > LONG,
   };
 }
 
-const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+/** The key set in place to a new address (a Subject's keys are reused from packet to packet). */
+export function resetKey(k: AddrKey, value: bigint): void {
+  k.value = value;
+  k.approx = NaN;
+  k.bigintSearches = 0;
+}
+
+export function newKey(): AddrKey {
+  return { value: 0n, approx: NaN, bigintSearches: 0 };
+}
 
 /** The index of the interval holding `key`, or -1. */
 export function numberIndex(t: NumberIntervals, key: number): number {
@@ -57,7 +81,16 @@ export function numberIndex(t: NumberIntervals, key: number): number {
   return -1;
 }
 
-/** The index of the interval holding `key`, or -1. */
+/** The index of the interval holding the key's address, or -1; on the doubles or the bigints, whichever is cheaper. */
+export function addrIndex(t: BigIntervals, k: AddrKey): number {
+  if (Number.isNaN(k.approx)) {
+    if (!t.long && (!t.exact || k.bigintSearches++ < SEARCHES_BEFORE_CONVERTING)) return bigIndex(t, k.value);
+    k.approx = Number(k.value);
+  }
+  return t.long || t.exact ? approxIndex(t, k.value, k.approx) : bigIndex(t, k.value);
+}
+
+/** Bisection on the bigints. */
 export function bigIndex(t: BigIntervals, key: bigint): number {
   const { lo, hi } = t;
   let a = 0;
@@ -71,7 +104,7 @@ export function bigIndex(t: BigIntervals, key: bigint): number {
   return -1;
 }
 
-/** bigIndex on the doubles; `approx` is Number(key). */
+/** Bisection on the doubles, the bigints deciding where they are equal; `approx` is Number(key). */
 export function approxIndex(t: BigIntervals, key: bigint, approx: number): number {
   const { loApprox, hiApprox } = t;
   let a = 0;

@@ -1,15 +1,15 @@
 // The evaluator's prepared form of a Ruleset, made once per ruleset object: base chains in the order a
 // packet meets them, every rule's matches compiled to tests, named sets and verdict maps resolved to
 // sorted arrays for bisection, and the values of transport bytes 2..3 at which a decision can change.
-// Chains are further specialised per packet class (family and protocol) on first use: the tests the
-// class settles are dropped, and so are the rules it can never match (most of a preamble, every rule
-// of the other family).
+// Chains are further specialised per packet class (family, protocol, conntrack state) on first use:
+// the tests the class settles are dropped, and so are the rules it can never match (most of a
+// preamble, every rule of the other family or another protocol).
 import type { CtState, Hook, Verdict } from "../compile/ir.js";
 import type { KernelRule, Ruleset, VerdictMap } from "../compile/ruleset.js";
 import type { Family } from "../net/address.js";
 import type { Decision, PolicyDecider, RateLimit, RuleDecider } from "./evaluate.js";
-import { bigIntervals, numberIndex, numberIntervals, type BigIntervals, type NumberIntervals } from "./lookup.js";
-import { addrTest, compileTest, FAILS, isPlain, outcomeForClass, PASSES, srcIndex, type Subject, type Test } from "./tests.js";
+import { addrIndex, bigIntervals, newKey, numberIndex, numberIntervals, type AddrKey, type BigIntervals, type NumberIntervals } from "./lookup.js";
+import { addrTest, compileTest, FAILS, isPlain, outcomeForClass, PASSES, type Subject, type Test } from "./match.js";
 
 export interface VerdictAction {
   readonly kind: "verdict";
@@ -157,8 +157,8 @@ export function portTarget(m: PortMap, key: number): PreparedChain | undefined {
   return i < 0 ? undefined : m.target[i];
 }
 
-export function addrTarget(m: AddrMap, s: Subject): PreparedChain | undefined {
-  const i = srcIndex(m.keys, s);
+export function addrTarget(m: AddrMap, key: AddrKey): PreparedChain | undefined {
+  const i = addrIndex(m.keys, key);
   return i < 0 ? undefined : m.target[i];
 }
 
@@ -268,10 +268,8 @@ function prepare(rs: Ruleset): Prepared {
     ctState: "new",
     protocol: 0,
     icmpType: undefined,
-    src: 0n,
-    daddr: 0n,
-    srcApprox: NaN,
-    daddrApprox: NaN,
+    src: newKey(),
+    daddr: newKey(),
     th23: undefined,
   };
   return {

@@ -1,11 +1,12 @@
-// A rule's match expressions compiled to tests over the packet. Every test is a record of one shape
-// (made by `test` below) run by one switch: with thousands of rules, calls through per-test closures
-// cost more than the tests themselves, and one shape keeps every load monomorphic.
+// A rule's match expressions compiled to tests over the packet, and what a packet's class (family,
+// protocol, conntrack state) alone says about each. Every test is a record of one shape (made by `test`
+// below) run by one switch: with thousands of rules, calls through per-test closures cost more than the
+// tests themselves, and one shape keeps every load monomorphic.
 import type { CtState } from "../compile/ir.js";
 import type { Expr } from "../compile/ruleset.js";
 import type { Family } from "../net/address.js";
 import type { IntervalSet } from "../net/interval.js";
-import { approxIndex, bigIndex, bigIntervals, numberIndex, numberIntervals, type BigIntervals, type NumberIntervals } from "./lookup.js";
+import { addrIndex, bigIntervals, numberIndex, numberIntervals, type AddrKey, type BigIntervals, type NumberIntervals } from "./lookup.js";
 import { isIcmp } from "./packet.js";
 
 export const NO_MATCH = 0;
@@ -16,8 +17,8 @@ export type MatchResult = typeof NO_MATCH | typeof MATCH | typeof NEEDS_TH23;
 
 /**
  * The packet as the tests of one base chain read it: the walk fills it in place for each chain (the
- * destination and transport bytes 2..3 differ between hooks), so tests read one object shape and
- * nothing is allocated.
+ * destination and transport bytes 2..3 differ between hooks), so tests read one object shape whatever
+ * the packet's, and nothing is allocated for it.
  */
 export interface Subject {
   family: Family;
@@ -25,11 +26,8 @@ export interface Subject {
   ctState: CtState;
   protocol: number;
   icmpType: number | undefined;
-  src: bigint;
-  daddr: bigint;
-  /** Number(src) and Number(daddr) for the address lookups, made on first use (NaN until then). */
-  srcApprox: number;
-  daddrApprox: number;
+  readonly src: AddrKey;
+  readonly daddr: AddrKey;
   /** Transport bytes 2..3 as this hook sees them; undefined when the packet does not say. */
   th23: number | undefined;
 }
@@ -126,9 +124,9 @@ export function runTest(t: Test, s: Subject): MatchResult {
       return s.family === t.value ? MATCH : NO_MATCH;
     // nft guards a network-header load with its family (`meta nfproto`), so another family never matches.
     case SADDR:
-      return s.family === t.value && srcIndex(t.addrs, s) >= 0 === t.positive ? MATCH : NO_MATCH;
+      return s.family === t.value && addrIndex(t.addrs, s.src) >= 0 === t.positive ? MATCH : NO_MATCH;
     case DADDR:
-      return s.family === t.value && daddrIndex(t.addrs, s) >= 0 === t.positive ? MATCH : NO_MATCH;
+      return s.family === t.value && addrIndex(t.addrs, s.daddr) >= 0 === t.positive ? MATCH : NO_MATCH;
     case DPORT:
       // `th dport` loads transport bytes 2..3 whatever the protocol: the ICMP checksum for ICMP.
       if (s.th23 === undefined) return NEEDS_TH23;
@@ -142,19 +140,6 @@ export function runTest(t: Test, s: Subject): MatchResult {
     case UNHANDLED:
       throw new Error(`evaluator: unhandled expression ${JSON.stringify(t.expr)}`);
   }
-}
-
-/** The index of the interval holding the subject's source address, or -1. */
-export function srcIndex(t: BigIntervals, s: Subject): number {
-  if (!t.viaDoubles) return bigIndex(t, s.src);
-  if (Number.isNaN(s.srcApprox)) s.srcApprox = Number(s.src);
-  return approxIndex(t, s.src, s.srcApprox);
-}
-
-function daddrIndex(t: BigIntervals, s: Subject): number {
-  if (!t.viaDoubles) return bigIndex(t, s.daddr);
-  if (Number.isNaN(s.daddrApprox)) s.daddrApprox = Number(s.daddr);
-  return approxIndex(t, s.daddr, s.daddrApprox);
 }
 
 /** What a packet's class (family, protocol, conntrack state) alone says about a test. */
