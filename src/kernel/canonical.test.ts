@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { canonicalRule } from "./canonical.js";
+import { canonicalRule, jsonEqual, stableJson } from "./canonical.js";
 
 // Pairs of (expressions as ingressfw sends them, the same rule as `nft -j list` printed it) — the
 // listed side copied from nft 1.0.6 output on kernel 6.18.
@@ -161,5 +161,28 @@ describe("canonicalRule: set spelling does not matter", () => {
         return a === b;
       }),
     );
+  });
+});
+
+describe("jsonEqual", () => {
+  it("agrees with comparing stableJson texts, for random JSON and for a value and its copy with keys reordered", () => {
+    const reorder = (v: unknown): unknown =>
+      Array.isArray(v)
+        ? v.map(reorder)
+        : v && typeof v === "object"
+          ? Object.fromEntries(
+              Object.entries(v)
+                .reverse()
+                .map(([k, x]) => [k, reorder(x)]),
+            )
+          : v;
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.jsonValue(), (a, b) => {
+        assert.equal(jsonEqual(a, b), stableJson(a) === stableJson(b));
+        assert.ok(jsonEqual(a, reorder(a)));
+      }),
+      { numRuns: 2000 },
+    );
+    assert.equal(jsonEqual({ a: 1 }, { a: 1, b: undefined }), false, "a missing key is not an undefined one");
   });
 });

@@ -40,6 +40,25 @@ export function stableJson(v: Json): string {
   return JSON.stringify(v) ?? "null";
 }
 
+/** Deep equality of JSON values (object keys in any order), without building strings. */
+export function jsonEqual(a: Json, b: Json): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  // Plain loops: this compares whole tables (thousands of rules) on every in-place update.
+  let n = 0;
+  for (const k in a) {
+    if (!(k in b) || !jsonEqual((a as JsonObject)[k], (b as JsonObject)[k])) return false;
+    n++;
+  }
+  return n === Object.keys(b).length;
+}
+
 const L4_NUMBERS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, "ipv6-icmp": 58, icmpv6: 58 };
 const ICMP_TYPE_NUMBERS: Record<string, number> = Object.fromEntries(Object.entries(ICMP_TYPE_NAMES).map(([n, name]) => [name, Number(n)]));
 

@@ -4,7 +4,7 @@
 // chains and sets that appear or disappear are added or deleted. Chains that do not change keep their
 // rules and so their counters. Anything else — table flags, a base chain's hook, priority or policy, a
 // set's type, named limits — is a structural change: no plan, the caller rebuilds the table.
-import { setElements, setHeader, stableJson, type SetElement } from "./canonical.js";
+import { jsonEqual, setElements, setHeader, stableJson, type SetElement } from "./canonical.js";
 import type { RawChain, RawObject, RawRule, RawTable } from "./nft-listing.js";
 import type { TableView } from "./table-view.js";
 
@@ -27,10 +27,10 @@ export interface UpdatePlan {
 
 const isSetKind = (kind: string): kind is "set" | "map" => kind === "set" || kind === "map";
 
-/** A table and, per chain, the keys its rules are compared by. */
+/** A table and, per chain, what its rules are compared by: canonical keys, or the rules' JSON as written. */
 export interface PlanSide {
   readonly raw: RawTable;
-  readonly ruleKeys: ReadonlyMap<string, readonly string[]>;
+  readonly ruleKeys: ReadonlyMap<string, readonly Json[]>;
 }
 
 /** Rules compared by their canonical form: for a side that is a kernel listing. */
@@ -40,18 +40,18 @@ export function viewSide(raw: RawTable, view: TableView): PlanSide {
 
 /** Rules compared as written: for two sides both rendered by ingressfw (same spelling), much cheaper. */
 export function writtenSide(raw: RawTable): PlanSide {
-  const ruleKeys = new Map<string, string[]>();
+  const ruleKeys = new Map<string, Json[]>();
   for (const r of raw.rules) {
     const list = ruleKeys.get(r.chain);
-    if (list) list.push(JSON.stringify(r.expr));
-    else ruleKeys.set(r.chain, [JSON.stringify(r.expr)]);
+    if (list) list.push(r.expr);
+    else ruleKeys.set(r.chain, [r.expr]);
   }
   return { raw, ruleKeys };
 }
 
 const chainProps = (c: RawChain) => (c.hook === undefined ? "regular" : `${c.type} ${c.hook} ${c.prio} ${c.policy ?? "accept"}`);
 const objectId = (o: RawObject) => `${o.kind} ${o.name}`;
-const sameKeys = (a: readonly string[] = [], b: readonly string[] = []) => a.length === b.length && a.every((k, i) => k === b[i]);
+const sameKeys = (a: readonly Json[] = [], b: readonly Json[] = []) => a.length === b.length && a.every((k, i) => jsonEqual(k, b[i]));
 
 /** The plan, or null when the change is structural (see the header) or not understood. */
 export function planUpdate(live: PlanSide, next: PlanSide): UpdatePlan | null {
@@ -92,8 +92,8 @@ export function planUpdate(live: PlanSide, next: PlanSide): UpdatePlan | null {
     if (!isSetKind(o.kind) || !before) continue;
     const header = setHeader(o.kind, o.json);
     if (header === null || setHeader(o.kind, before.json) !== header) return null;
-    const elem = (j: Json) => JSON.stringify((j as { elem?: Json }).elem ?? []);
-    if (elem(before.json) === elem(o.json)) continue; // written alike: the same elements
+    const elem = (j: Json) => (j as { elem?: Json }).elem ?? [];
+    if (jsonEqual(elem(before.json), elem(o.json))) continue; // written alike: the same elements
     const was = setElements(o.kind, before.json);
     const now = setElements(o.kind, o.json);
     if (!was || !now) return null;
