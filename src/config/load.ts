@@ -25,12 +25,14 @@ type DecodedDocument =
   | { readonly kind: "ignored"; readonly ignored: IgnoredDocument }
   | { readonly kind: "main"; readonly docPos: SourcePos; readonly decoded: ReturnType<typeof decodeMain> };
 
+/** A document that contributes only these errors. */
+const skipped = (diagnostics: Diagnostic[]): DecodedDocument => ({ kind: "skipped", diagnostics });
+
 /** Empty documents decode to nothing. */
 function decodeDocument(ctx: DocContext): DecodedDocument | null {
   const root = ctx.doc.contents;
   if (root === null || (isScalar(root) && (root.value === null || root.value === undefined))) return null;
   const docPos = posOf(ctx, root, posAt(ctx, 0));
-  const skipped = (diagnostics: Diagnostic[]): DecodedDocument => ({ kind: "skipped", diagnostics });
   if (!isMap(root)) return skipped([{ severity: "error", pos: docPos, message: typeError("mapping", root) }]);
   const rootDiags: Diagnostic[] = [];
   const entries = mapEntries(ctx, root, (d) => rootDiags.push({ ...d, severity: "error" }), docPos);
