@@ -40,13 +40,7 @@ export function viewSide(raw: RawTable, view: TableView): PlanSide {
 
 /** Rules compared as written: for two sides both rendered by ingressfw (same spelling), much cheaper. */
 export function writtenSide(raw: RawTable): PlanSide {
-  const ruleKeys = new Map<string, Json[]>();
-  for (const r of raw.rules) {
-    const list = ruleKeys.get(r.chain);
-    if (list) list.push(r.expr);
-    else ruleKeys.set(r.chain, [r.expr]);
-  }
-  return { raw, ruleKeys };
+  return { raw, ruleKeys: new Map([...rulesByChain(raw.rules)].map(([chain, rules]) => [chain, rules.map((r) => r.expr)])) };
 }
 
 const chainProps = (c: RawChain) => (c.hook === undefined ? "regular" : `${c.type} ${c.hook} ${c.prio} ${c.policy ?? "accept"}`);
