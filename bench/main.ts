@@ -164,7 +164,7 @@ async function measureLoads(plan: BenchPlan, cache: WorkloadCache, lab: Lab, out
           const u = await measureUpdate(w, variant({ edited: Math.floor(n / 2) }), target, plan.loadReps);
           out.update.push(u);
           progress(
-            `${label}: ${SHARED_CLASSES} shared classes apply ${msText(shared.applyMs.median)} ms, memory ${memoryText(shared.kernelMemoryKiB.median)}; one document changed: ${u.commands} command(s), ${msText(u.knownMs.median)} ms from the known table, ${msText(u.listedMs.median)} ms listing it`,
+            `${label}: ${SHARED_CLASSES} shared classes apply ${msText(shared.applyMs.median)} ms, memory ${memoryText(shared.kernelMemoryKiB.median)}; one document changed: ${u.commands === null ? "rebuilt" : `${u.commands} command(s)`}, ${msText(u.knownMs.median)} ms from the known table, ${msText(u.listedMs.median)} ms listing it`,
           );
         } catch (e) {
           out.errors.push(`${label}: ${brief(e)}`);

@@ -163,6 +163,18 @@ const updateSummary = (plan: UpdatePlan) => ({
   sets: plan.objects.length + plan.removedObjects.length,
 });
 
+/**
+ * Whether an in-place update beats rebuilding: not when it re-adds most of the table's rules (a per-rule
+ * table has one chain, so any change refills all of it, and adding rules to a table that already holds
+ * thousands of anonymous sets is slower than building it afresh).
+ */
+const worthUpdating = (plan: UpdatePlan, next: RawTable) => {
+  const readded = plan.commands.filter((c) => (c as { add?: { rule?: unknown } }).add?.rule !== undefined).length;
+  return readded * 2 <= next.rules.length || readded <= SMALL_REFILL;
+};
+/** Refilling this many rules costs little whatever the table. */
+const SMALL_REFILL = 50;
+
 const sendUpdate = async (target: Target, plan: UpdatePlan) => (await runIn(target, "nft", ["-j", "-f", "-"], transactionText(plan.commands))).code === 0;
 
 /**
@@ -190,7 +202,7 @@ export async function applyRuleset(target: Target, ruleset: Ruleset, opts: Apply
   if (opts.known) {
     const plan = planUpdate(writtenSide(opts.known), writtenSide(next));
     if (plan?.commands.length === 0) return done(false);
-    if (plan && (await sendUpdate(target, plan)) && (await touchedAsExpected(target, next, plan))) return done(true, plan);
+    if (plan && worthUpdating(plan, next) && (await sendUpdate(target, plan)) && (await touchedAsExpected(target, next, plan))) return done(true, plan);
     // A structural change, or the kernel did not hold the known table: go by what it holds.
   }
 
@@ -205,7 +217,7 @@ export async function applyRuleset(target: Target, ruleset: Ruleset, opts: Apply
   if (before && viewsEqual(before.view, expected)) return done(false);
   const plan = before ? planUpdate(viewSide(before.raw, before.view), viewSide(next, expected)) : null;
   // An update the kernel refuses falls back to the rebuild, whose refusal names the command.
-  const updated = plan !== null && plan.commands.length < tx.nftables.length && (await sendUpdate(target, plan));
+  const updated = plan !== null && worthUpdating(plan, next) && (await sendUpdate(target, plan));
   if (!updated) await send(target, ruleset, tx);
   const after = await readTable(target, ruleset.family, ruleset.table);
   if (!viewsEqual(after?.view ?? null, expected)) {
