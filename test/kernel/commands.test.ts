@@ -1,25 +1,31 @@
 // apply / diff / status / remove against a namespace: outputs, exit codes, persisted state, drift,
 // other chains that can still drop, and that nothing outside the target namespace changes.
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync } from "node:fs";
+
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { readState } from "../../src/kernel/state.js";
 import { kernelSkipReason } from "../support/netns.js";
-import { CLIENT_V4 as C, CLIENT_V6 as C6, createLab, defaultActionYaml, listRuleset, nftIn, ruleYaml, runCli, yamlStream, type Lab } from "../support/lab.js";
+import {
+  CLIENT_V4 as C,
+  CLIENT_V6 as C6,
+  createLab,
+  defaultActionYaml,
+  listRuleset,
+  nftIn,
+  ruleYaml,
+  runCli,
+  yamlStream,
+  type Lab,
+  workDir,
+  writeConfig,
+} from "../support/lab.js";
 
 const skip = kernelSkipReason();
-const work = skip ? "" : mkdtempSync(join(tmpdir(), "ingressfw-commands-"));
-after(() => {
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+const work = workDir("commands", skip);
 
-function configFile(name: string, docs: readonly string[]): string {
-  const file = join(work, `${name}.yaml`);
-  writeFileSync(file, yamlStream(docs));
-  return file;
-}
+const configFile = (name: string, docs: readonly string[]) => writeConfig(work, name, docs);
 
 /** This suite checks the per-rule listing and attribution; the port-map default has test/kernel/port-map.test.ts. */
 const PER_RULE = ["--layout", "per-rule"];

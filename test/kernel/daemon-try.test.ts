@@ -3,21 +3,18 @@
 // deadline; a confirm inside the window holds and survives a restart; a daemon stopped with SIGTERM
 // hands a pending try to a guardian. Also: a socket at a custom path that a non-root user cannot use.
 import assert from "node:assert/strict";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { execFile } from "node:child_process";
-import { tmpdir } from "node:os";
+
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { requestDaemon } from "../../src/daemon/client.js";
 import { DaemonProcess, until } from "../support/daemon.js";
-import { defaultActionYaml, nftIn, REPO_ROOT, ruleYaml, runCli, yamlStream } from "../support/lab.js";
+import { defaultActionYaml, nftIn, REPO_ROOT, ruleYaml, runCli, yamlStream, workDir } from "../support/lab.js";
 import { createNetns, deleteNetns, kernelSkipReason } from "../support/netns.js";
 
 const skip = kernelSkipReason();
-const work = skip ? "" : mkdtempSync(join(tmpdir(), "ingressfw-daemon-try-"));
-after(() => {
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+const work = workDir("daemon-try", skip);
 
 const config = (port: number) => yamlStream([defaultActionYaml("block"), ruleYaml("kubelet", "tcp", [port], [{ subnet: "10.0.0.0/8" }])]);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

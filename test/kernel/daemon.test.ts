@@ -4,20 +4,17 @@
 // ruleset. Every wait is bounded; the daemon is killed in `after` whatever happens.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { requestDaemon } from "../../src/daemon/client.js";
 import { DaemonProcess, until } from "../support/daemon.js";
-import { defaultActionYaml, nftIn, ruleYaml, runCli, yamlStream } from "../support/lab.js";
+import { defaultActionYaml, nftIn, ruleYaml, runCli, yamlStream, workDir } from "../support/lab.js";
 import { createNetns, deleteNetns, kernelSkipReason } from "../support/netns.js";
 
 const skip = kernelSkipReason();
-const work = skip ? "" : mkdtempSync(join(tmpdir(), "ingressfw-daemon-"));
-after(() => {
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+const work = workDir("daemon", skip);
 
 const NODE = "10.66.0.1";
 const withoutCounters = (s: string) => s.replace(/counter packets \d+ bytes \d+/g, "counter");

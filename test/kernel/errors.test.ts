@@ -2,8 +2,8 @@
 // the refused rule), no permission → 77, nft missing → 69, unknown namespace → 64.
 import assert from "node:assert/strict";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { checkInput } from "../../src/cli/load-input.js";
@@ -12,13 +12,10 @@ import type { Ruleset } from "../../src/compile/ruleset.js";
 import { applyRuleset } from "../../src/kernel/apply.js";
 import { KernelError } from "../../src/kernel/exec.js";
 import { kernelSkipReason } from "../support/netns.js";
-import { CLIENT_V4 as C, createLab, defaultActionYaml, nftIn, ruleYaml, runCli, yamlStream, type Lab } from "../support/lab.js";
+import { CLIENT_V4 as C, createLab, defaultActionYaml, nftIn, ruleYaml, runCli, yamlStream, type Lab, workDir } from "../support/lab.js";
 
 const skip = kernelSkipReason();
-const work = skip ? "" : mkdtempSync(join(tmpdir(), "ingressfw-errors-"));
-after(() => {
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+const work = workDir("errors", skip);
 
 /** The table with rule handles, counter values masked: equal before/after means the same kernel objects. */
 const tableWithHandles = (netns: string) => nftIn(netns, ["-a", "list", "table", "inet", "talos"]).replace(/counter packets \d+ bytes \d+/g, "counter");

@@ -2,18 +2,15 @@
 // "server" addresses: refusal (exit 3) naming the deciding rule or builtin, nothing applied, --force.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
+
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createNetns, deleteNetns, kernelSkipReason } from "../support/netns.js";
-import { defaultActionYaml, nftIn, ruleYaml, runCli, yamlStream, type CliResult } from "../support/lab.js";
+import { defaultActionYaml, nftIn, ruleYaml, runCli, type CliResult, workDir, writeConfig } from "../support/lab.js";
 
 const skip = kernelSkipReason();
-const work = skip ? "" : mkdtempSync(join(tmpdir(), "ingressfw-lockout-"));
-after(() => {
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+const work = workDir("lockout", skip);
 
 const SERVER_V4 = "10.98.0.1";
 const SERVER_V6 = "fd98::1";
@@ -25,11 +22,7 @@ const ownLines = (stderr: string) =>
     .filter((l) => !/^\S+:\d+:\d+: /.test(l))
     .join("\n");
 
-function configFile(name: string, docs: readonly string[]): string {
-  const file = join(work, `${name}.yaml`);
-  writeFileSync(file, yamlStream(docs));
-  return file;
-}
+const configFile = (name: string, docs: readonly string[]) => writeConfig(work, name, docs);
 
 describe("apply: lock-out guard", { skip }, () => {
   let ns = "";

@@ -4,24 +4,34 @@
 // deciding rule and removes its chain (also on Ctrl-C); the metrics page parses and its counters move.
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
-import { tmpdir } from "node:os";
+
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { renderMetrics, MetricsRecorder } from "../../src/daemon/metrics.js";
 import { readState } from "../../src/kernel/state.js";
 import { buildStatus, readRulesetForStatus } from "../../src/kernel/status.js";
 import type { DropEvent } from "../../src/observe/drop-event.js";
-import { CLIENT_V4 as C, SERVER_V4 as S, REPO_ROOT, createLab, defaultActionYaml, nftIn, ruleYaml, runCli, yamlStream, type Lab } from "../support/lab.js";
+import {
+  CLIENT_V4 as C,
+  SERVER_V4 as S,
+  REPO_ROOT,
+  createLab,
+  defaultActionYaml,
+  nftIn,
+  ruleYaml,
+  runCli,
+  yamlStream,
+  type Lab,
+  workDir,
+  writeConfig,
+} from "../support/lab.js";
 import { kernelSkipReason } from "../support/netns.js";
 import { parseExposition, sampleValue } from "../support/prometheus.js";
 
 const skip = kernelSkipReason();
-const work = skip ? "" : mkdtempSync(join(tmpdir(), "ingressfw-observe-"));
-after(() => {
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+const work = workDir("observe", skip);
 
 const logYaml = (drops: boolean, rate: string, burst: number) => `apiVersion: ingressfw/v1alpha1
 kind: IngressLogConfig
@@ -31,11 +41,7 @@ burst: ${burst}
 group: 100
 `;
 
-function configFile(name: string, docs: readonly string[]): string {
-  const file = join(work, `${name}.yaml`);
-  writeFileSync(file, yamlStream(docs));
-  return file;
-}
+const configFile = (name: string, docs: readonly string[]) => writeConfig(work, name, docs);
 
 /** A long-running CLI command (logs --follow, trace) with its output collected; always ended by stop(). */
 class Running {

@@ -3,8 +3,7 @@
 // per-document counters in `status` (exact: the document that admitted or refused the packet), diff and
 // drift down to set elements, accept mode, and talos-1.7 keeping the per-rule layout.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { readState } from "../../src/kernel/state.js";
@@ -19,21 +18,15 @@ import {
   nftIn,
   ruleYaml,
   runCli,
-  yamlStream,
   type Lab,
+  workDir,
+  writeConfig,
 } from "../support/lab.js";
 
 const skip = kernelSkipReason();
-const work = skip ? "" : mkdtempSync(join(tmpdir(), "ingressfw-port-map-"));
-after(() => {
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+const work = workDir("port-map", skip);
 
-function configFile(name: string, docs: readonly string[]): string {
-  const file = join(work, `${name}.yaml`);
-  writeFileSync(file, yamlStream(docs));
-  return file;
-}
+const configFile = (name: string, docs: readonly string[]) => writeConfig(work, name, docs);
 
 /** A document without `protocol` (protocol 0, lint W002): it never matches a real packet, but must list. */
 const protocolZeroYaml = `apiVersion: v1alpha1

@@ -1,8 +1,7 @@
 // Real traffic against rulesets applied with `ingressfw apply --netns`: block and accept modes, except,
 // IPv6, port ranges, ICMP, conntrack replies, rules sharing a port (§5.8) and NodePort DNAT (§5.10).
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { kernelSkipReason } from "../support/netns.js";
@@ -16,22 +15,16 @@ import {
   nftIn,
   ruleYaml,
   runCli,
-  yamlStream,
   type Lab,
   type ProbeResult,
+  workDir,
+  writeConfig,
 } from "../support/lab.js";
 
 const skip = kernelSkipReason();
-const work = skip ? "" : mkdtempSync(join(tmpdir(), "ingressfw-traffic-"));
-after(() => {
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+const work = workDir("traffic", skip);
 
-function configFile(name: string, docs: readonly string[]): string {
-  const file = join(work, `${name}.yaml`);
-  writeFileSync(file, yamlStream(docs));
-  return file;
-}
+const configFile = (name: string, docs: readonly string[]) => writeConfig(work, name, docs);
 
 async function apply(lab: Lab, file: string, ...extra: string[]): Promise<string> {
   const r = await runCli(["apply", "--netns", lab.server, "--state-dir", join(work, lab.server), ...extra, file]);

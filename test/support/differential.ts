@@ -117,7 +117,7 @@ export interface PacketSpec {
 const span = (p: number | string) => (typeof p === "number" ? [p, p] : p.split("-").map(Number)) as [number, number];
 
 /** Talos rejects overlapping ranges within one rule: keep the first of each overlapping group. */
-function disjointPorts(ports: readonly (number | string)[]): (number | string)[] {
+export function disjointPorts(ports: readonly (number | string)[]): (number | string)[] {
   const kept: (number | string)[] = [];
   for (const p of ports) {
     const [lo, hi] = span(p);

@@ -3,7 +3,11 @@
 // each namespace that open listeners and run probes with bounded timeouts. All traffic stays on the
 // veth between the two namespaces this lab creates; everything is removed by close().
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { after } from "node:test";
 import { fileURLToPath } from "node:url";
 import { createNetns, deleteNetns } from "./netns.js";
 
@@ -257,3 +261,19 @@ ingress: ${action}
 }
 
 export const yamlStream = (docs: readonly string[]) => docs.join("---\n");
+
+/** A scratch directory for one test file, removed when its tests end; "" when they are skipped. */
+export function workDir(name: string, skip: string | false): string {
+  const dir = skip ? "" : mkdtempSync(join(tmpdir(), `ingressfw-${name}-`));
+  after(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  return dir;
+}
+
+/** The documents as one YAML stream in <dir>/<name>.yaml; returns the path. */
+export function writeConfig(dir: string, name: string, docs: readonly string[]): string {
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(file, yamlStream(docs));
+  return file;
+}

@@ -12,6 +12,7 @@ import { evaluationText } from "../../evaluate/describe.js";
 import type { Packet } from "../../evaluate/packet.js";
 import { parseAddress, parsePrefix, prefixRange, type Address, type Family } from "../../net/address.js";
 import { compileRuleset } from "../index.js";
+import { disjointPorts } from "../../../test/support/differential.js";
 import { originLabel, type CtState } from "../ir.js";
 import { renderText } from "../nft-text.js";
 import type { ProfileName } from "../profiles.js";
@@ -63,18 +64,6 @@ interface ConfigSpec {
   /** A v1alpha1 main document with dual-stack pod/service subnets and host DNS (the talos profile's extra rules). */
   readonly main: boolean;
   readonly rules: readonly RuleSpec[];
-}
-
-const span = (p: number | string) => (typeof p === "number" ? [p, p] : p.split("-").map(Number)) as [number, number];
-
-/** Talos rejects overlapping ranges within one rule: keep the first of each overlapping group. */
-function disjointPorts(ports: readonly (number | string)[]): (number | string)[] {
-  const kept: (number | string)[] = [];
-  for (const p of ports) {
-    const [lo, hi] = span(p);
-    if (kept.every((k) => span(k)[1] < lo || span(k)[0] > hi)) kept.push(p);
-  }
-  return kept;
 }
 
 const ruleArb: fc.Arbitrary<RuleSpec> = fc.record({
