@@ -6,7 +6,7 @@
 // direct CLI apply), re-renders on address changes and repairs drift (the table changed or removed by
 // someone else). It holds the state lock, so it never interleaves with another process's change.
 import { join } from "node:path";
-import { readTable, rulesetState, applyRuleset } from "../kernel/apply.js";
+import { readTable, rulesetState, applyRuleset, type LiveTable } from "../kernel/apply.js";
 import { stableJson } from "../kernel/canonical.js";
 import { describeTarget, type Target } from "../kernel/exec.js";
 import { lockHolder, STATE_LOCK_FILE, withStateLock } from "../kernel/lock.js";
@@ -136,17 +136,19 @@ export class Enforcer {
 
     // The drift check lists the whole table; a large one is checked less often (DRIFT_CHECK_SHARE).
     if (!boot && !isNew && previous && Date.now() < this.nextDriftCheckAt) return;
-    let live: TableView | null | undefined;
+    let listed: LiveTable | null | undefined;
     const listingStarted = performance.now();
     try {
-      live = (await readTable(target, candidate.ruleset.family, candidate.ruleset.table))?.view ?? null;
+      listed = await readTable(target, candidate.ruleset.family, candidate.ruleset.table);
       this.nextDriftCheckAt = Date.now() + (performance.now() - listingStarted) / DRIFT_CHECK_SHARE;
     } catch (e) {
       if (!(e instanceof ListingError)) throw e;
-      live = undefined; // not listable as JSON: let the apply compare and decide
+      listed = undefined; // not listable as JSON: let the apply compare and decide
     }
     // A new candidate always goes through applyRuleset (a no-op when in place) so state.json records it.
-    const result = isNew || live === undefined || !viewsEqual(live, view) ? await applyRuleset(target, candidate.ruleset) : null;
+    const live = listed === undefined ? undefined : (listed?.view ?? null);
+    const result =
+      isNew || live === undefined || !viewsEqual(live, view) ? await applyRuleset(target, candidate.ruleset, listed === undefined ? {} : { listed }) : null;
     if (result && (result.changed || isNew)) recordApplied(target, stateDir, candidate, result);
     const since = result?.changed || !previous ? new Date().toISOString() : previous.since;
     this.active = { kind: desired.kind, fingerprint, candidate, view, table: built, since };

@@ -37,6 +37,8 @@ export interface ApplyOptions {
    * from a full listing.
    */
   readonly known?: RawTable | null;
+  /** The table as the caller has just listed it (null: absent), used instead of listing it again. */
+  readonly listed?: LiveTable | null;
 }
 
 type Transaction = { readonly nftables: readonly unknown[] };
@@ -210,10 +212,13 @@ export async function applyRuleset(target: Target, ruleset: Ruleset, opts: Apply
   const expected = expectedView(next, []);
   // The comparison only saves a transaction: when nft cannot print the live table as JSON (nft 1.0.6
   // truncates a table with `flags owner`), send anyway and let the kernel decide.
-  const before = await readTable(target, ruleset.family, ruleset.table).catch((e: unknown) => {
-    if (e instanceof ListingError) return null;
-    throw e;
-  });
+  const before =
+    opts.listed !== undefined
+      ? opts.listed
+      : await readTable(target, ruleset.family, ruleset.table).catch((e: unknown) => {
+          if (e instanceof ListingError) return null;
+          throw e;
+        });
   if (before && viewsEqual(before.view, expected)) return done(false);
   const plan = before ? planUpdate(viewSide(before.raw, before.view), viewSide(next, expected)) : null;
   // An update the kernel refuses falls back to the rebuild, whose refusal names the command.
