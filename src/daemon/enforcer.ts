@@ -86,6 +86,8 @@ export class Enforcer {
     const { view, raw } = rulesetState(candidate.ruleset);
     this.active = { kind, fingerprint: stableJson(snapshotOf(candidate)), candidate, view, table: raw, since: new Date().toISOString() };
     this.inPlace = true;
+    // An update from knownTable() is not read back: the next reconcile compares the whole table.
+    this.nextDriftCheckAt = 0;
   }
 
   /** The next reconcile recompiles with freshly discovered node addresses. */
@@ -180,8 +182,9 @@ export class Enforcer {
 
   /**
    * The table the kernel holds, as ingressfw built it, when the last reconcile found (or put) it in place:
-   * an apply can update it in place without listing it first (applyRuleset's `known`). Drift since then
-   * makes that update fail or read back wrong, and the apply falls back to listing the table.
+   * an apply can update it in place without listing it or reading it back (applyRuleset's `known`). Drift
+   * since then makes that update fail (the apply falls back to listing the table) or is found by the
+   * drift check of the next reconcile, which adopt() makes due.
    */
   knownTable(): RawTable | null {
     return this.inPlace && this.active ? this.active.table : null;

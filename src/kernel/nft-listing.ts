@@ -40,15 +40,6 @@ export interface RawTable {
 
 const ListingSchema = z.object({ nftables: z.array(z.record(z.string(), z.unknown())) });
 const TableSchema = z.object({ family: z.string(), name: z.string(), flags: z.union([z.string(), z.array(z.string())]).optional() });
-const ChainSchema = z.object({
-  family: z.string(),
-  table: z.string(),
-  name: z.string(),
-  type: z.string().optional(),
-  hook: z.string().optional(),
-  prio: z.number().optional(),
-  policy: z.string().optional(),
-});
 const RuleSchema = z.object({ family: z.string(), table: z.string(), chain: z.string(), handle: z.number().optional(), expr: z.array(z.unknown()) });
 const NamedSchema = z.object({ family: z.string(), table: z.string(), name: z.string() });
 
@@ -92,9 +83,21 @@ function counterTotals(expr: readonly Json[]): { packets?: number; bytes?: numbe
   return packets === undefined ? {} : { packets, bytes: bytes ?? 0 };
 }
 
-function chainOf(c: z.infer<typeof ChainSchema>): RawChain {
-  return { name: c.name, type: c.type, hook: c.hook, prio: c.prio, policy: c.policy };
+/**
+ * A chain command's or listing's body, checked by hand like rules (a large table has thousands of
+ * chains): family, table and name, and the base chain's properties when present.
+ */
+function chainIn(body: Json): InTable<RawChain> {
+  const c = inTable(body, "name");
+  const optional = (k: string, type: "string" | "number") => c?.[k] === undefined || typeof c[k] === type;
+  if (!c || !optional("type", "string") || !optional("hook", "string") || !optional("prio", "number") || !optional("policy", "string")) {
+    throw new ListingError(`unexpected nft JSON: a chain without family, table or name, or with odd properties: ${JSON.stringify(body).slice(0, 120)}`);
+  }
+  const { family, table, name, type, hook, prio, policy } = c as InTable<RawChain>;
+  return { family, table, name, type, hook, prio, policy };
 }
+
+const withoutTable = ({ name, type, hook, prio, policy }: RawChain): RawChain => ({ name, type, hook, prio, policy });
 
 /** The named table out of a listing (of that table or of the whole ruleset); null when it is absent. */
 export function tableFromListing(objects: readonly ListedObject[], family: string, name: string): RawTable | null {
@@ -111,8 +114,8 @@ export function tableFromListing(objects: readonly ListedObject[], family: strin
       const t = TableSchema.parse(body);
       if (t.family === family && t.name === name) found = { family, name, flags: flagList(t.flags), chains, rules, objects: others };
     } else if (kind === "chain") {
-      const c = ChainSchema.parse(body);
-      if (ours(c) && !TRACE_CHAIN.test(c.name)) chains.push(chainOf(c));
+      const c = chainIn(body);
+      if (ours(c) && !TRACE_CHAIN.test(c.name)) chains.push(withoutTable(c));
     } else if (kind === "rule") {
       // Checked by hand, not with zod: a large table lists tens of thousands of rules.
       const r = inTable(body, "chain");
@@ -141,8 +144,7 @@ export function chainsFromListing(objects: readonly ListedObject[]): { chains: I
   const rules: InTable<RawRule>[] = [];
   for (const obj of objects) {
     if ("chain" in obj) {
-      const c = ChainSchema.parse(obj.chain);
-      chains.push({ ...chainOf(c), family: c.family, table: c.table });
+      chains.push(chainIn(obj.chain));
     } else if ("rule" in obj) {
       const r = RuleSchema.parse(obj.rule);
       rules.push({ family: r.family, table: r.table, chain: r.chain, expr: r.expr, handle: r.handle });
@@ -180,9 +182,8 @@ export function tableFromTransaction(tx: { readonly nftables: readonly Json[] },
     } else if (add?.table !== undefined) {
       continue;
     } else if (add?.chain !== undefined) {
-      const ch = inTable(add.chain, "name");
-      if (!ch) throw unsupported(cmd);
-      if (ours(ch)) chains.push(chainOf(ChainSchema.parse(ch)));
+      const ch = chainIn(add.chain);
+      if (ours(ch)) chains.push(withoutTable(ch));
     } else if (add?.rule !== undefined) {
       const r = inTable(add.rule, "chain");
       if (!r || !Array.isArray(r.expr)) throw unsupported(cmd);

@@ -54,7 +54,7 @@ describe("in-place update with traffic", { skip }, () => {
     assert.equal(await lab.clientAgent.tcp(S, 7002, C[1]), "timeout");
   });
 
-  it("from a known table (the daemon's path): only what the update touched is read back", async () => {
+  it("from a known table (the daemon's path): neither listed nor read back, the update is live", async () => {
     const rs = portMap([defaultActionYaml("block"), a, b(C[2])]);
     const next = portMap([defaultActionYaml("block"), a, b(C[2], [7002, 7003])]);
     const counted = await packetsIn("r0");
