@@ -83,6 +83,24 @@ describe("formatAddress and parseAddress", () => {
     );
   });
 
+  it("parses every way of writing an IPv6 address: full, any zero run compressed, a dotted quad at the end", () => {
+    const spellings = fc.tuple(v6Arb, fc.boolean(), fc.nat(8), fc.nat(8));
+    check(
+      fc.property(spellings, ([value, dotted, from, length]) => {
+        const words = Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(112 - 16 * i)) & 0xffffn));
+        const hexWords = words.slice(0, dotted ? 6 : 8).map((w) => w.toString(16));
+        const quad = dotted ? `${words[6]! >> 8}.${words[6]! & 0xff}.${words[7]! >> 8}.${words[7]! & 0xff}` : null;
+        // Compress words [from, from + length) when they are all zero (at most one run, of at least one word).
+        const end = Math.min(from + length, hexWords.length);
+        const run = from < end && words.slice(from, end).every((w) => w === 0);
+        const head = hexWords.slice(0, run ? from : hexWords.length).join(":");
+        const tail = [...(run ? hexWords.slice(end) : []), ...(quad === null ? [] : [quad])].join(":");
+        const text = run ? `${head}::${tail}` : [head, ...(quad === null ? [] : [quad])].join(":");
+        assert.deepEqual(parseAddress(text), { family: 6, value }, text);
+      }),
+    );
+  });
+
   it("matches glibc inet_ntop on fixed cases", () => {
     // Outputs taken from glibc's inet_ntop (via Python's socket.inet_ntop on Debian).
     const cases: [string, string][] = [

@@ -31,21 +31,31 @@ function ipv4ToBigint(text: string): bigint {
   return BigInt(text.split(".").reduce((acc, part) => acc * 256 + Number(part), 0));
 }
 
+/** A valid IPv6 address (net.isIPv6 said so) as an integer: 16-bit words, then four 32-bit bigint steps. */
 function ipv6ToBigint(text: string): bigint {
-  let head = text;
-  let tailV4: bigint | null = null;
-  const lastColon = text.lastIndexOf(":");
-  if (text.slice(lastColon + 1).includes(".")) {
-    tailV4 = ipv4ToBigint(text.slice(lastColon + 1));
-    head = text.slice(0, lastColon + 1) + "0:0";
+  const words = [0, 0, 0, 0, 0, 0, 0, 0];
+  let end = text.length;
+  let last = 7;
+  const dot = text.indexOf(".");
+  if (dot >= 0) {
+    // An embedded dotted quad fills the last two words.
+    const start = text.lastIndexOf(":") + 1;
+    const v4 = text.slice(start).split(".");
+    words[6] = Number(v4[0]) * 256 + Number(v4[1]);
+    words[7] = Number(v4[2]) * 256 + Number(v4[3]);
+    end = text[start - 2] === ":" ? start : start - 1;
+    last = 5;
   }
-  const [left, right] = head.includes("::") ? head.split("::") : [head, undefined];
-  const leftGroups = left ? left.split(":") : [];
-  const rightGroups = right === undefined ? [] : right ? right.split(":") : [];
-  const missing = 8 - leftGroups.length - rightGroups.length;
-  const groups = [...leftGroups, ...Array<string>(right === undefined ? 0 : missing).fill("0"), ...rightGroups];
-  let value = BigInt(`0x${groups.map((g) => g.padStart(4, "0")).join("")}`);
-  if (tailV4 !== null) value = (value & ~0xffffffffn) | tailV4;
+  const gap = text.indexOf("::");
+  const head = gap < 0 ? text.slice(0, end) : text.slice(0, gap);
+  const tail = gap < 0 || gap + 2 >= end ? "" : text.slice(gap + 2, end);
+  if (head !== "") head.split(":").forEach((g, i) => (words[i] = parseInt(g, 16)));
+  if (tail !== "") {
+    const groups = tail.split(":");
+    groups.forEach((g, i) => (words[last - groups.length + 1 + i] = parseInt(g, 16)));
+  }
+  let value = 0n;
+  for (let k = 0; k < 8; k += 2) value = (value << 32n) | BigInt(words[k]! * 0x10000 + words[k + 1]!);
   return value;
 }
 
@@ -115,8 +125,12 @@ export function formatAddress(family: Family, value: bigint): string {
     const v = Number(value);
     return `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
   }
-  const digits = value.toString(16).padStart(32, "0");
-  const words = Array.from({ length: 8 }, (_, i) => parseInt(digits.slice(4 * i, 4 * i + 4), 16));
+  const words = new Array<number>(8);
+  for (let k = 0; k < 4; k++) {
+    const w = Number(BigInt.asUintN(32, value >> BigInt(96 - 32 * k)));
+    words[2 * k] = w >>> 16;
+    words[2 * k + 1] = w & 0xffff;
+  }
   // Longest run of zero words (length >= 2), as inet_ntop picks it.
   let bestStart = -1;
   let bestLen = 0;
@@ -139,9 +153,16 @@ export function formatAddress(family: Family, value: bigint): string {
     const v4 = formatAddress(4, value & 0xffffffffn);
     return bestLen === 6 ? `::${v4}` : `::ffff:${v4}`;
   }
-  const hex = (ws: number[]) => ws.map((w) => w.toString(16)).join(":");
-  if (bestStart < 0) return hex(words);
-  return `${hex(words.slice(0, bestStart))}::${hex(words.slice(bestStart + bestLen))}`;
+  let text = "";
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      text += "::";
+      i += bestLen - 1;
+    } else {
+      text += (text === "" || text.endsWith(":") ? "" : ":") + words[i]!.toString(16);
+    }
+  }
+  return text;
 }
 
 /** When [lo, hi] is exactly one prefix, its length; otherwise null. */
