@@ -103,7 +103,7 @@ export interface UpdateMeasurement {
   readonly family: Family;
   /** Commands in the update's transaction (one document's sources changed); null when applyRuleset rebuilt the table instead. */
   readonly commands: number | null;
-  /** applyRuleset from the table it knows it applied (the daemon's path): update, read back what changed. */
+  /** applyRuleset from the table it knows it applied (the daemon's path): update only, no listing before or after. */
   readonly knownMs: Spread;
   /** applyRuleset as the CLI runs it: list the table, update, read the whole table back. */
   readonly listedMs: Spread;

@@ -176,7 +176,7 @@ function loadSection(r: BenchResults): string[] {
   const updates = r.update ?? [];
   if (updates.length === 0 && load("shared").length === 0) return out;
   out.push(
-    "Shared classes: the same N documents, each admitting one of 10 classes of 8 subnets (port-map: 10 named sets instead of per-document tests). One document changed: the miss workload loaded, then one document's sources changed back and forth; `known` = applyRuleset from the table it last applied (the daemon's path: no listing first, the touched chains and sets read back), `listed` = as the CLI runs it (list the table, update, read it all back). A change is an in-place update of the given number of commands, or `rebuilt` when re-adding most of the table is slower than building it afresh (per-rule: one chain).",
+    "Shared classes: the same N documents, each admitting one of 10 classes of 8 subnets (port-map: 10 named sets instead of per-document tests). One document changed: the miss workload loaded, then one document's sources changed back and forth; `known` = applyRuleset from the table it last applied (the daemon's path: neither listed first nor read back; its next reconcile compares the whole table), `listed` = as the CLI runs it (list the table, update, read it all back). A change is an in-place update of the given number of commands, or `rebuilt` when re-adding most of the table is slower than building it afresh (per-rule: one chain).",
     "",
   );
   const uHeader = [

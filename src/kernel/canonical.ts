@@ -51,17 +51,10 @@ export function jsonEqual(a: Json, b: Json): boolean {
   }
   if (Array.isArray(b)) return false;
   // Plain loops: this compares whole tables (thousands of rules) on every in-place update.
-  let n = 0;
-  for (const k in a) {
-    if (!(k in b) || !jsonEqual((a as JsonObject)[k], (b as JsonObject)[k])) return false;
-    n++;
-  }
-  // Counted without Object.keys: no array per object compared.
-  for (const k in b) {
-    void k;
-    if (--n < 0) return false;
-  }
-  return n === 0;
+  for (const k in a) if (!(k in b) || !jsonEqual((a as JsonObject)[k], (b as JsonObject)[k])) return false;
+  // b has no key a lacks (checked without Object.keys: no array per object compared).
+  for (const k in b) if (!(k in a)) return false;
+  return true;
 }
 
 const L4_NUMBERS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, "ipv6-icmp": 58, icmpv6: 58 };

@@ -36,8 +36,7 @@ function ipv6ToBigint(text: string): bigint {
   const words = [0, 0, 0, 0, 0, 0, 0, 0];
   let end = text.length;
   let last = 7;
-  const dot = text.indexOf(".");
-  if (dot >= 0) {
+  if (text.includes(".")) {
     // An embedded dotted quad fills the last two words.
     const start = text.lastIndexOf(":") + 1;
     const v4 = text.slice(start).split(".");
@@ -120,7 +119,7 @@ export function isIPv4Mapped(p: Prefix): boolean {
 }
 
 export function formatAddress(family: Family, value: bigint): string {
-  // One BigInt conversion, then plain numbers and strings: compiling and rendering format every address.
+  // Few bigint operations, then plain numbers and strings: compiling and rendering format every address.
   if (family === 4) {
     const v = Number(value);
     return `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
