@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import type { Diagnostic } from "./diagnostics.js";
 import { lintConfig, type LintOptions } from "./lint.js";
 import { editDistance } from "./lints/ignored-kinds.js";
@@ -192,6 +193,67 @@ describe("lintConfig", () => {
     expectNone(lint(stream(a, rule("udp", { ports: "[443]", protocol: "udp" }))), "W007");
     expectNone(lint(stream(a, rule("other", { ports: "[8080]" }))), "W007");
     expectNone(lint(stream(rule("x", { protocol: null }), rule("y", { protocol: null }))), "W007");
+  });
+
+  it("W007: at most three earlier rules named per rule, then one warning that there are more", () => {
+    const names = ["a", "b", "c", "d", "e"];
+    const text = stream(BLOCK, ...names.map((n) => rule(n, { ports: n === "c" ? '["70-90"]' : "[80]" })));
+    const effect = "in block mode a source allowed by either gets in (union)";
+    const onE = withCode(lint(text), "W007")
+      .filter((d) => d.docId === "NetworkRuleConfig/e")
+      .map((d) => d.message);
+    assert.deepEqual(onE, [
+      `rules a and e both cover tcp/80-80: ${effect}`,
+      `rules b and e both cover tcp/80-80: ${effect}`,
+      `rules c and e both cover tcp/80-80: ${effect}`,
+      `rule e also shares tcp ports with more earlier rules than a, b, c (W007 names 3 per rule): ${effect}`,
+    ]);
+    // d overlaps exactly three earlier rules: all named, no summary.
+    assert.equal(withCode(lint(text), "W007").filter((d) => d.docId === "NetworkRuleConfig/d").length, 3);
+  });
+
+  it("W007 over random rules: the same warnings as comparing every pair of rules", () => {
+    // Port items [lo, lo + len] of one rule lie in separate slots of ten ports (overlapping items are an error).
+    const item = fc.tuple(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 0, max: 3 }));
+    const items = fc.array(item, { minLength: 1, maxLength: 3 }).map((xs) => xs.map(([lo, len], k): [number, number] => [10 * k + lo, len]));
+    const ruleArb = fc.record({ protocol: fc.constantFrom("tcp", "udp"), items });
+    const effect = "in block mode a source allowed by either gets in (union)";
+    fc.assert(
+      fc.property(fc.array(ruleArb, { minLength: 2, maxLength: 9 }), (rules) => {
+        const ports = rules.map((r) => new Set(r.items.flatMap(([lo, len]) => Array.from({ length: len + 1 }, (_, k) => lo + k))));
+        const text = stream(
+          BLOCK,
+          ...rules.map((r, i) =>
+            rule(`r${i}`, { protocol: r.protocol, ports: `[${r.items.map(([lo, len]) => (len === 0 ? `${lo}` : `"${lo}-${lo + len}"`)).join(", ")}]` }),
+          ),
+        );
+        // Every pair, the slow way: shared ports as ranges, the first three earlier rules named, then "more".
+        const expected = rules.flatMap((r, i) => {
+          const earlier = rules.flatMap((o, j) => (j < i && o.protocol === r.protocol && [...ports[j]!].some((p) => ports[i]!.has(p)) ? [j] : []));
+          const pairs = earlier.slice(0, 3).map((j) => {
+            const shared = [...ports[j]!].filter((p) => ports[i]!.has(p)).sort((a, b) => a - b);
+            const ranges = shared.reduce<[number, number][]>((acc, p) => {
+              const last = acc[acc.length - 1];
+              if (last && last[1] === p - 1) last[1] = p;
+              else acc.push([p, p]);
+              return acc;
+            }, []);
+            return `NetworkRuleConfig/r${i}: rules r${j} and r${i} both cover ${r.protocol}/${ranges.map(([a, b]) => `${a}-${b}`).join(",")}: ${effect}`;
+          });
+          const names = earlier
+            .slice(0, 3)
+            .map((j) => `r${j}`)
+            .join(", ");
+          const more = `NetworkRuleConfig/r${i}: rule r${i} also shares ${r.protocol} ports with more earlier rules than ${names} (W007 names 3 per rule): ${effect}`;
+          return earlier.length > 3 ? [...pairs, more] : pairs;
+        });
+        assert.deepEqual(
+          withCode(lint(text), "W007").map((d) => `${d.docId}: ${d.message}`),
+          expected,
+        );
+      }),
+      { seed: 20261128, numRuns: 300 },
+    );
   });
 
   it("W007: one warning per earlier rule, in document order, however many of their ranges overlap", () => {

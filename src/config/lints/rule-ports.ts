@@ -39,11 +39,37 @@ interface Span {
 }
 
 /**
- * For each rule, the earlier rules (ascending) of the same protocol with a port interval overlapping one
- * of its own. A sweep over the intervals sorted by start: whatever is still open when an interval starts
+ * Per rule, how many earlier rules W007 names: the output is linear in the number of rules even when
+ * thousands share a port (every pair would be millions of warnings).
+ */
+const NAMED_OVERLAPS = 3;
+
+/** The earliest few earlier rules that overlap a rule (ascending), and whether there are others. */
+interface Overlaps {
+  readonly first: number[];
+  more: boolean;
+}
+
+/** Note earlier rule j: the NAMED_OVERLAPS smallest indices seen are kept in order, any other one sets `more`. */
+function noteOverlap(o: Overlaps, j: number): void {
+  const { first } = o;
+  if (first.includes(j)) return;
+  if (first.length === NAMED_OVERLAPS) {
+    o.more = true;
+    if (j > first[NAMED_OVERLAPS - 1]!) return;
+    first.pop();
+  }
+  let at = first.length;
+  while (at > 0 && first[at - 1]! > j) at--;
+  first.splice(at, 0, j);
+}
+
+/**
+ * For each rule, the earlier rules of the same protocol with a port interval overlapping one of its
+ * own. A sweep over the intervals sorted by start: whatever is still open when an interval starts
  * overlaps it, so the work is the sorting plus the pairs found, not every pair of rules.
  */
-function overlappingEarlier(rules: readonly RuleConfig[], sets: readonly IntervalSet[]): number[][] {
+function overlappingEarlier(rules: readonly RuleConfig[], sets: readonly IntervalSet[]): Overlaps[] {
   const byProtocol = new Map<number, Span[]>();
   rules.forEach((rule, i) => {
     if (!rule.protocolSet) return;
@@ -51,42 +77,46 @@ function overlappingEarlier(rules: readonly RuleConfig[], sets: readonly Interva
     byProtocol.set(rule.protocol, spans);
     for (const iv of sets[i]!) if (iv.lo <= iv.hi) spans.push({ lo: iv.lo, hi: iv.hi, rule: i });
   });
-  const earlier = rules.map((): number[] => []);
+  const earlier = rules.map((): Overlaps => ({ first: [], more: false }));
   for (const spans of byProtocol.values()) {
     spans.sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0));
     let open: Span[] = [];
     for (const cur of spans) {
       open = open.filter((o) => o.hi >= cur.lo);
       for (const o of open) {
-        if (o.rule < cur.rule) earlier[cur.rule]!.push(o.rule);
-        else if (o.rule > cur.rule) earlier[o.rule]!.push(cur.rule);
+        if (o.rule < cur.rule) noteOverlap(earlier[cur.rule]!, o.rule);
+        else if (o.rule > cur.rule) noteOverlap(earlier[o.rule]!, cur.rule);
       }
       open.push(cur);
     }
   }
-  // A pair of rules is found once per pair of overlapping intervals.
-  return earlier.map((list) => [...new Set(list)].sort((a, b) => a - b));
+  return earlier;
 }
 
 /**
- * W007 for each rule (in rule order) against every earlier rule with the same protocol and overlapping
- * ports (§5.8). Rules without a protocol are left out: they match nothing, so how they combine does not
- * matter (W002).
+ * W007 for each rule (in rule order) against the earlier rules with the same protocol and overlapping
+ * ports (§5.8): one warning per pair for the first NAMED_OVERLAPS of them, then one saying there are
+ * more. Rules without a protocol are left out: they match nothing, so how they combine does not matter
+ * (W002).
  */
 export function overlapLints(rules: readonly RuleConfig[], mode: DefaultAction): Finding[][] {
   const effect =
     mode === "accept" ? "in accept mode a source must be allowed by both (intersection)" : "in block mode a source allowed by either gets in (union)";
   const sets = rules.map(portSet);
-  return overlappingEarlier(rules, sets).map((earlier, i) => {
+  return overlappingEarlier(rules, sets).map(({ first, more }, i) => {
     const rule = rules[i]!;
     const proto = PROTOCOL_TEXT.get(rule.protocol);
     if (proto === undefined) return [];
-    return earlier.flatMap((j) => {
+    const pairs = first.flatMap((j): Finding[] => {
       const other = rules[j]!;
       const shared = intersect(sets[j]!, sets[i]!);
       if (shared.length === 0) return [];
       const ports = shared.map((r) => `${r.lo}-${r.hi}`).join(",");
       return [{ code: "W007", pos: rule.portsPos, message: `rules ${other.name} and ${rule.name} both cover ${proto}/${ports}: ${effect}` }];
     });
+    if (!more) return pairs;
+    const named = first.map((j) => rules[j]!.name).join(", ");
+    const message = `rule ${rule.name} also shares ${proto} ports with more earlier rules than ${named} (W007 names ${NAMED_OVERLAPS} per rule): ${effect}`;
+    return [...pairs, { code: "W007", pos: rule.portsPos, message }];
   });
 }
