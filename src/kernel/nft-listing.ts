@@ -40,7 +40,6 @@ export interface RawTable {
 
 const ListingSchema = z.object({ nftables: z.array(z.record(z.string(), z.unknown())) });
 const TableSchema = z.object({ family: z.string(), name: z.string(), flags: z.union([z.string(), z.array(z.string())]).optional() });
-const RuleSchema = z.object({ family: z.string(), table: z.string(), chain: z.string(), handle: z.number().optional(), expr: z.array(z.unknown()) });
 const NamedSchema = z.object({ family: z.string(), table: z.string(), name: z.string() });
 
 export type ListedObject = Record<string, Json>;
@@ -99,6 +98,15 @@ function chainIn(body: Json): InTable<RawChain> {
 
 const withoutTable = ({ name, type, hook, prio, policy }: RawChain): RawChain => ({ name, type, hook, prio, policy });
 
+/** A rule command's or listing's body, checked by hand: a large table lists tens of thousands of rules. */
+function ruleIn(body: Json): InTable<RawRule> {
+  const r = inTable(body, "chain");
+  if (!r || !Array.isArray(r.expr) || (r.handle !== undefined && typeof r.handle !== "number")) {
+    throw new ListingError(`unexpected nft JSON: a rule without family, table, chain or expr: ${JSON.stringify(body).slice(0, 120)}`);
+  }
+  return { family: r.family, table: r.table, chain: r.chain, expr: r.expr as Json[], handle: r.handle as number | undefined };
+}
+
 /** The named table out of a listing (of that table or of the whole ruleset); null when it is absent. */
 export function tableFromListing(objects: readonly ListedObject[], family: string, name: string): RawTable | null {
   let found: RawTable | null = null;
@@ -117,12 +125,8 @@ export function tableFromListing(objects: readonly ListedObject[], family: strin
       const c = chainIn(body);
       if (ours(c) && !TRACE_CHAIN.test(c.name)) chains.push(withoutTable(c));
     } else if (kind === "rule") {
-      // Checked by hand, not with zod: a large table lists tens of thousands of rules.
-      const r = inTable(body, "chain");
-      if (!r || !Array.isArray(r.expr) || (r.handle !== undefined && typeof r.handle !== "number")) {
-        throw new ListingError(`unexpected nft JSON: a rule without family, table, chain or expr: ${JSON.stringify(body).slice(0, 120)}`);
-      }
-      if (ours(r) && !TRACE_CHAIN.test(r.chain)) rules.push({ chain: r.chain, expr: r.expr, handle: r.handle as number | undefined, ...counterTotals(r.expr) });
+      const r = ruleIn(body);
+      if (ours(r) && !TRACE_CHAIN.test(r.chain)) rules.push({ chain: r.chain, expr: r.expr, handle: r.handle, ...counterTotals(r.expr) });
     } else {
       const n = NamedSchema.safeParse(body);
       if (n.success && ours(n.data)) {
@@ -146,8 +150,7 @@ export function chainsFromListing(objects: readonly ListedObject[]): { chains: I
     if ("chain" in obj) {
       chains.push(chainIn(obj.chain));
     } else if ("rule" in obj) {
-      const r = RuleSchema.parse(obj.rule);
-      rules.push({ family: r.family, table: r.table, chain: r.chain, expr: r.expr, handle: r.handle });
+      rules.push(ruleIn(obj.rule));
     }
   }
   return { chains, rules };
@@ -185,8 +188,7 @@ export function tableFromTransaction(tx: { readonly nftables: readonly Json[] },
       const ch = chainIn(add.chain);
       if (ours(ch)) chains.push(withoutTable(ch));
     } else if (add?.rule !== undefined) {
-      const r = inTable(add.rule, "chain");
-      if (!r || !Array.isArray(r.expr)) throw unsupported(cmd);
+      const r = ruleIn(add.rule);
       if (ours(r)) rules.push({ chain: r.chain, expr: r.expr });
     } else if (add?.set !== undefined || add?.map !== undefined || add?.limit !== undefined) {
       // Named sets and verdict maps (port-map layout), compared through canonicalSet; named limits (drop
