@@ -22,6 +22,17 @@ export interface RawRule {
   readonly bytes?: number;
 }
 
+/** The rules of each chain, in order, grouped in one pass (the port-map layout has thousands of chains). */
+export function rulesByChain(rules: readonly RawRule[]): Map<string, RawRule[]> {
+  const out = new Map<string, RawRule[]>();
+  for (const r of rules) {
+    const list = out.get(r.chain);
+    if (list) list.push(r);
+    else out.set(r.chain, [r]);
+  }
+  return out;
+}
+
 /** Anything else in the table: named sets and maps (port-map layout), named limits (drop logging), … */
 export interface RawObject {
   readonly kind: string;

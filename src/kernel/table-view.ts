@@ -7,7 +7,7 @@ import { ruleText } from "../compile/nft-text.js";
 import type { Ruleset } from "../compile/ruleset.js";
 import { canonicalRule, canonicalSet, stableJson } from "./canonical.js";
 import { align, type KeyedLine } from "./line-diff.js";
-import type { RawChain, RawObject, RawRule, RawTable } from "./nft-listing.js";
+import { rulesByChain, type RawChain, type RawObject, type RawRule, type RawTable } from "./nft-listing.js";
 
 /** What produced a kernel rule: `NetworkRuleConfig/<name>` (with its position) or a fixed Talos rule id. */
 export interface RuleNote {
@@ -69,17 +69,11 @@ function chainHeader(c: RawChain): string | null {
 }
 
 function build(raw: RawTable, ruleView: (rule: RawRule, indexInChain: number, key: string) => RuleView): TableView {
-  // Rules grouped by chain in one pass: the port-map layout has thousands of chains.
-  const rulesByChain = new Map<string, RawRule[]>();
-  for (const r of raw.rules) {
-    const list = rulesByChain.get(r.chain);
-    if (list) list.push(r);
-    else rulesByChain.set(r.chain, [r]);
-  }
+  const rulesOf = rulesByChain(raw.rules);
   const chains = [...raw.chains]
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     .map((c): ChainView => {
-      const rules = (rulesByChain.get(c.name) ?? []).map((r, i) => ruleView(r, i, canonicalRule(r.expr)));
+      const rules = (rulesOf.get(c.name) ?? []).map((r, i) => ruleView(r, i, canonicalRule(r.expr)));
       return { name: c.name, key: chainKey(c), header: chainHeader(c), rules };
     });
   const isSet = (o: RawObject) => o.kind === "set" || o.kind === "map";

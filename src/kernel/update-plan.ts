@@ -5,7 +5,7 @@
 // rules and so their counters. Anything else — table flags, a base chain's hook, priority or policy, a
 // set's type, named limits — is a structural change: no plan, the caller rebuilds the table.
 import { jsonEqual, setElements, setHeader, stableJson, type SetElement } from "./canonical.js";
-import type { RawChain, RawObject, RawRule, RawTable } from "./nft-listing.js";
+import { rulesByChain, type RawChain, type RawObject, type RawTable } from "./nft-listing.js";
 import type { TableView } from "./table-view.js";
 
 type Json = unknown;
@@ -123,14 +123,4 @@ export function planUpdate(live: PlanSide, next: PlanSide): UpdatePlan | null {
     objects: [...addedObjects, ...changedObjects].map(setRef),
     removedObjects: removedObjects.map(setRef),
   };
-}
-
-function rulesByChain(rules: readonly RawRule[]): Map<string, RawRule[]> {
-  const out = new Map<string, RawRule[]>();
-  for (const r of rules) {
-    const list = out.get(r.chain);
-    if (list) list.push(r);
-    else out.set(r.chain, [r]);
-  }
-  return out;
 }
